@@ -1,0 +1,1 @@
+"""Conduit: schema-first RealWorld API."""

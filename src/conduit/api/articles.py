@@ -1,0 +1,129 @@
+"""Articles tag: the global list, the feed, and article CRUD."""
+
+from __future__ import annotations
+
+from conduit.api.deps import OptionalViewerDep, SessionDep
+from conduit.api.profiles import required, to_profile_out
+from conduit.domain.sorting import ArticleSort
+from conduit.domain.types import (
+    ArticleChanges,
+    ArticleFilter,
+    ArticlePage,
+    ArticleView,
+    NewArticle,
+    Viewer,
+)
+from conduit.services.articles import ArticleService
+from generated import models
+from generated.interfaces import ArticlesApi
+
+
+def to_article_out(article: ArticleView) -> models.SingleArticleResponse:
+    return models.SingleArticleResponse(
+        article=models.Article(
+            slug=article.slug,
+            title=article.title,
+            description=article.description,
+            body=article.body or "",
+            tagList=article.tag_list,
+            createdAt=article.created_at,
+            updatedAt=article.updated_at,
+            favorited=article.favorited,
+            favoritesCount=article.favorites_count,
+            author=to_profile_out(article.author),
+        )
+    )
+
+
+def to_article_list_out(page: ArticlePage) -> models.MultipleArticlesResponse:
+    return models.MultipleArticlesResponse(
+        articles=[
+            models.ArticleListItem(
+                slug=article.slug,
+                title=article.title,
+                description=article.description,
+                tagList=article.tag_list,
+                createdAt=article.created_at,
+                updatedAt=article.updated_at,
+                favorited=article.favorited,
+                favoritesCount=article.favorites_count,
+                author=to_profile_out(article.author),
+            )
+            for article in page.articles
+        ],
+        articlesCount=page.total,
+    )
+
+
+def to_changes(update: models.UpdateArticle) -> ArticleChanges:
+    return ArticleChanges(
+        title=update.title,
+        description=update.description,
+        body=update.body,
+        tag_list=update.tagList,
+    )
+
+
+class Articles(ArticlesApi):
+    def __init__(self, service: ArticleService, viewer: Viewer | None) -> None:
+        self._service = service
+        self._viewer = viewer
+
+    async def get_articles_feed(
+        self,
+        *,
+        sort: models.ArticleSort = models.ArticleSort.CREATED_AT_DESC,
+        limit: int = 20,
+        offset: int = 0,
+    ) -> models.MultipleArticlesResponse:
+        page = await self._service.feed(
+            viewer=required(self._viewer),
+            sort=(ArticleSort(sort.value).order,),
+            limit=limit,
+            offset=offset,
+        )
+        return to_article_list_out(page)
+
+    async def get_articles(
+        self,
+        *,
+        tag: str | None = None,
+        author: str | None = None,
+        favorited: str | None = None,
+        sort: models.ArticleSort = models.ArticleSort.CREATED_AT_DESC,
+        limit: int = 20,
+        offset: int = 0,
+    ) -> models.MultipleArticlesResponse:
+        page = await self._service.list_articles(
+            viewer=self._viewer,
+            filters=ArticleFilter(tag=tag, author=author, favorited=favorited),
+            sort=(ArticleSort(sort.value).order,),
+            limit=limit,
+            offset=offset,
+        )
+        return to_article_list_out(page)
+
+    async def create_article(
+        self, *, body: models.NewArticleRequest
+    ) -> models.SingleArticleResponse:
+        new = body.article
+        command = NewArticle(
+            title=new.title, description=new.description, body=new.body, tag_list=new.tagList or []
+        )
+        return to_article_out(await self._service.create(required(self._viewer), command))
+
+    async def get_article(self, *, slug: str) -> models.SingleArticleResponse:
+        return to_article_out(await self._service.get(slug, self._viewer))
+
+    async def update_article(
+        self, *, slug: str, body: models.UpdateArticleRequest
+    ) -> models.SingleArticleResponse:
+        changes = to_changes(body.article)
+        return to_article_out(await self._service.update(slug, required(self._viewer), changes))
+
+    async def delete_article(self, *, slug: str) -> None:
+        await self._service.delete(slug, required(self._viewer))
+
+
+def provide(session: SessionDep, viewer: OptionalViewerDep) -> Articles:
+    return Articles(ArticleService(session), viewer)

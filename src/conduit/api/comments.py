@@ -1,0 +1,43 @@
+"""Comments tag: comments on articles."""
+
+from __future__ import annotations
+
+from conduit.api.deps import OptionalViewerDep, SessionDep
+from conduit.api.profiles import required, to_profile_out
+from conduit.domain.types import CommentView, Viewer
+from conduit.services.comments import CommentService
+from generated import models
+from generated.interfaces import CommentsApi
+
+
+def to_comment_out(comment: CommentView) -> models.Comment:
+    return models.Comment(
+        id=comment.id,
+        createdAt=comment.created_at,
+        updatedAt=comment.updated_at,
+        body=comment.body,
+        author=to_profile_out(comment.author),
+    )
+
+
+class Comments(CommentsApi):
+    def __init__(self, service: CommentService, viewer: Viewer | None) -> None:
+        self._service = service
+        self._viewer = viewer
+
+    async def get_article_comments(self, *, slug: str) -> models.MultipleCommentsResponse:
+        comments = await self._service.list_comments(slug, self._viewer)
+        return models.MultipleCommentsResponse(comments=[to_comment_out(c) for c in comments])
+
+    async def create_article_comment(
+        self, *, slug: str, body: models.NewCommentRequest
+    ) -> models.SingleCommentResponse:
+        comment = await self._service.add(slug, required(self._viewer), body=body.comment.body)
+        return models.SingleCommentResponse(comment=to_comment_out(comment))
+
+    async def delete_article_comment(self, *, slug: str, id: int) -> None:
+        await self._service.delete(slug, id, required(self._viewer))
+
+
+def provide(session: SessionDep, viewer: OptionalViewerDep) -> Comments:
+    return Comments(CommentService(session), viewer)

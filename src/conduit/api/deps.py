@@ -1,0 +1,85 @@
+"""FastAPI dependencies shared by every binding, published as ``Annotated`` aliases."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, Request, Security
+from fastapi.security import APIKeyHeader
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from conduit.core.passwords import PasswordHasher
+from conduit.core.security import TokenCodec, token_from_header
+from conduit.core.settings import Settings
+from conduit.domain.errors import Unauthenticated
+from conduit.domain.types import Viewer
+from conduit.services.users import UserService
+
+# The contract's `Token` security scheme; declaring it here is what puts it in FastAPI's
+# derived schema, which a test holds against the contract.
+token_header = APIKeyHeader(name="Authorization", scheme_name="Token", auto_error=False)
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_tokens(request: Request) -> TokenCodec:
+    tokens: TokenCodec = request.app.state.tokens
+    return tokens
+
+
+def get_hasher(request: Request) -> PasswordHasher:
+    hasher: PasswordHasher = request.app.state.hasher
+    return hasher
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """One session and one transaction per request, committed once when the handler succeeds.
+
+    Scoped to the endpoint function (``scope="function"``), so the commit runs before the
+    response is sent: a failure at commit time becomes an error response, never a 2xx for a
+    write that did not happen.
+    """
+    async with request.app.state.sessionmaker() as session:
+        try:
+            yield session
+        except BaseException:
+            await session.rollback()
+            raise
+        await session.commit()
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+TokensDep = Annotated[TokenCodec, Depends(get_tokens)]
+HasherDep = Annotated[PasswordHasher, Depends(get_hasher)]
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+
+
+async def optional_viewer(
+    session: SessionDep,
+    tokens: TokensDep,
+    hasher: HasherDep,
+    authorization: Annotated[str | None, Security(token_header)],
+) -> Viewer | None:
+    """The caller, or None when no token was sent; a bad token is 401 even where optional."""
+    token = token_from_header(authorization)
+    if token is None:
+        return None
+    claims = tokens.verify(token)
+    return await UserService(session, hasher).viewer_for(claims.user_id)
+
+
+OptionalViewerDep = Annotated[Viewer | None, Depends(optional_viewer)]
+
+
+async def require_viewer(viewer: OptionalViewerDep) -> Viewer:
+    """The caller; 401 when no token was sent."""
+    if viewer is None:
+        raise Unauthenticated("is missing or invalid", field="token")
+    return viewer
+
+
+ViewerDep = Annotated[Viewer, Depends(require_viewer)]

@@ -1,0 +1,143 @@
+"""One error body for every failure: ``{"errors": {"<field>": ["message", ...]}}``.
+
+A single table maps domain errors to status codes; request validation errors and Starlette's
+own HTTP errors (404 for unknown paths, 405 with ``Allow``) are reshaped into the same body.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from conduit.domain import errors as domain
+
+logger = logging.getLogger(__name__)
+
+STATUS_BY_ERROR: Mapping[type[domain.ConduitError], int] = {
+    domain.Unauthenticated: 401,
+    domain.InvalidCredentials: 401,
+    domain.Forbidden: 403,
+    domain.NotFound: 404,
+    domain.AlreadyExists: 409,
+    domain.ValidationFailed: 422,
+    domain.RateLimited: 429,
+}
+
+# Where a request part is the whole failing thing, the client knows it under these names.
+_LOCATION_FALLBACK = {"body": "body", "query": "query", "path": "path", "header": "header"}
+
+
+class JsonResponse(Response):
+    """orjson-rendered JSON; FastAPI's JsonResponse is deprecated."""
+
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content)
+
+
+def error_body(errors: Mapping[str, Sequence[str]]) -> dict[str, dict[str, list[str]]]:
+    """The contract's error shape."""
+    return {"errors": {field: list(messages) for field, messages in errors.items()}}
+
+
+def error_response(
+    status: int, field: str, message: str, headers: Mapping[str, str] | None = None
+) -> JsonResponse:
+    return JsonResponse(error_body({field: [message]}), status_code=status, headers=headers)
+
+
+def status_for(error: domain.ConduitError) -> int:
+    for cls in type(error).__mro__:
+        if cls in STATUS_BY_ERROR:
+            return STATUS_BY_ERROR[cls]
+    return 400
+
+
+async def _on_domain_error(_: Request, exc: Exception) -> JsonResponse:
+    assert isinstance(exc, domain.ConduitError)  # noqa: S101 - registered for this class only
+    status = status_for(exc)
+    headers = {"WWW-Authenticate": "Token"} if status == 401 else None
+    return error_response(status, exc.field, exc.message, headers)
+
+
+async def _on_validation_error(_: Request, exc: Exception) -> JsonResponse:
+    assert isinstance(exc, RequestValidationError)  # noqa: S101
+    return JsonResponse(error_body(validation_messages(exc.errors())), status_code=422)
+
+
+async def _on_http_error(_: Request, exc: Exception) -> JsonResponse:
+    assert isinstance(exc, StarletteHTTPException)  # noqa: S101
+    if exc.status_code == 400 and isinstance(exc.__cause__, UnicodeDecodeError):
+        # FastAPI reports a body that is not UTF-8 as a bare 400; to the client it is
+        # the same mistake as malformed JSON, which the contract documents as 422.
+        return error_response(422, "body", "is not valid JSON")
+    message = _HTTP_MESSAGES.get(exc.status_code, str(exc.detail).lower())
+    return error_response(exc.status_code, "body", message, exc.headers)
+
+
+async def _on_unexpected(request: Request, exc: Exception) -> JsonResponse:
+    # The traceback goes to the log, never to the client.
+    logger.error(
+        "request_failed", exc_info=exc, extra={"path": request.url.path, "method": request.method}
+    )
+    return error_response(500, "body", "internal server error")
+
+
+# Starlette's stock details are title-cased phrases; these read like the rest of the API.
+_HTTP_MESSAGES = {
+    400: "is malformed",
+    404: "not found",
+    405: "method not allowed",
+}
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(domain.ConduitError, _on_domain_error)
+    app.add_exception_handler(RequestValidationError, _on_validation_error)
+    app.add_exception_handler(StarletteHTTPException, _on_http_error)
+    app.add_exception_handler(Exception, _on_unexpected)
+
+
+def validation_messages(errors: Iterable[Mapping[str, Any]]) -> dict[str, list[str]]:
+    """Pydantic's error list, keyed the RealWorld way: by the innermost field name."""
+    grouped: dict[str, list[str]] = {}
+    for error in errors:
+        field = _field_name(error.get("loc", ()), error.get("type", ""))
+        message = _message(error)
+        bucket = grouped.setdefault(field, [])
+        if message not in bucket:
+            bucket.append(message)
+    return grouped or {"body": ["is invalid"]}
+
+
+def _field_name(loc: Sequence[Any], error_type: str) -> str:
+    names = [part for part in loc if isinstance(part, str)]
+    if error_type == "json_invalid" or len(names) <= 1:
+        return _LOCATION_FALLBACK.get(names[0], "body") if names else "body"
+    return str(names[-1])
+
+
+def _message(error: Mapping[str, Any]) -> str:
+    error_type = str(error.get("type", ""))
+    ctx = error.get("ctx") or {}
+    if error_type == "missing":
+        return "can't be blank"
+    if error_type == "extra_forbidden":
+        return "is not a known field"
+    if error_type == "json_invalid":
+        return "is not valid JSON"
+    if error_type == "string_too_short" and ctx.get("min_length") == 1:
+        return "can't be blank"
+    if error_type == "string_too_long":
+        return f"is too long (maximum is {ctx.get('max_length')} characters)"
+    if error_type == "too_long":
+        return f"has too many items (maximum is {ctx.get('max_length')})"
+    return str(error.get("msg", "is invalid")).lower()

@@ -1,0 +1,27 @@
+"""Favorites tag: favoriting and unfavoriting articles."""
+
+from __future__ import annotations
+
+from conduit.api.articles import to_article_out
+from conduit.api.deps import OptionalViewerDep, SessionDep
+from conduit.api.profiles import required
+from conduit.domain.types import Viewer
+from conduit.services.articles import ArticleService
+from generated import models
+from generated.interfaces import FavoritesApi
+
+
+class Favorites(FavoritesApi):
+    def __init__(self, service: ArticleService, viewer: Viewer | None) -> None:
+        self._service = service
+        self._viewer = viewer
+
+    async def create_article_favorite(self, *, slug: str) -> models.SingleArticleResponse:
+        return to_article_out(await self._service.favorite(slug, required(self._viewer)))
+
+    async def delete_article_favorite(self, *, slug: str) -> models.SingleArticleResponse:
+        return to_article_out(await self._service.unfavorite(slug, required(self._viewer)))
+
+
+def provide(session: SessionDep, viewer: OptionalViewerDep) -> Favorites:
+    return Favorites(ArticleService(session), viewer)

@@ -1,0 +1,1 @@
+"""Core infrastructure: settings, security, password hashing."""

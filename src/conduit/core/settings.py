@@ -1,0 +1,90 @@
+"""Runtime configuration, read from the environment (``CONDUIT_`` prefix)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Environment = Literal["development", "test", "production"]
+
+_JWT_SECRET_FILE = "jwt_secret"  # noqa: S105 - a file name, not a secret
+
+
+class InsecureConfiguration(RuntimeError):
+    """Raised at start-up when production is missing a secret it must not default."""
+
+
+class Settings(BaseSettings):
+    """Everything an operator can set; built once in ``create_app`` and injected."""
+
+    model_config = SettingsConfigDict(env_prefix="CONDUIT_", extra="ignore")
+
+    environment: Environment = "development"
+    var_dir: Path = Path("var")
+    # Empty means "the embedded SQLite file under var_dir".
+    database_url: str = ""
+    db_pool_size: int = Field(default=10, ge=1, le=200)
+    db_pool_timeout_seconds: float = Field(default=5.0, gt=0)
+
+    jwt_secret: SecretStr | None = None
+    jwt_issuer: str = "conduit"
+    jwt_audience: str = "conduit-api"
+    jwt_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=60)
+
+    # OWASP's minimum for argon2id (2026): m=19 MiB, t=2, p=1.
+    argon2_memory_kib: int = Field(default=19456, ge=1024)
+    argon2_time_cost: int = Field(default=2, ge=1)
+    argon2_parallelism: int = Field(default=1, ge=1)
+
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    cors_origins: list[str] = Field(default_factory=list)
+    log_level: str = "INFO"
+
+    @model_validator(mode="after")
+    def _production_needs_secrets(self) -> Settings:
+        if self.environment == "production" and self.jwt_secret is None:
+            raise InsecureConfiguration(
+                "CONDUIT_JWT_SECRET must be set when CONDUIT_ENVIRONMENT=production"
+            )
+        if self.jwt_secret is not None and len(self.jwt_secret.get_secret_value()) < 32:
+            raise InsecureConfiguration("CONDUIT_JWT_SECRET must be at least 32 characters")
+        return self
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.var_dir / 'conduit.db').resolve()}"
+
+    def resolved_jwt_secret(self) -> SecretStr:
+        """The configured secret, or (outside production) one generated once and kept in var/."""
+        if self.jwt_secret is not None:
+            return self.jwt_secret
+        path = self.var_dir / _JWT_SECRET_FILE
+        if not path.exists():
+            _write_secret_once(path)
+        return SecretStr(path.read_text(encoding="ascii").strip())
+
+
+def _write_secret_once(path: Path) -> None:
+    """Write a fresh secret to ``path`` unless another process got there first.
+
+    The secret is written to a private temporary file and hard-linked into place, so a worker
+    starting at the same moment sees either no file or the whole secret, never half of one.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w", encoding="ascii") as handle:
+            handle.write(secrets.token_urlsafe(48))
+        with contextlib.suppress(FileExistsError):
+            os.link(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)

@@ -1,0 +1,103 @@
+"""Engine and session factory. Built by the app lifespan (or tests), never at import time."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
+from sqlalchemy.pool import StaticPool
+
+SQLITE_BUSY_TIMEOUT_MS = 5_000
+
+
+def create_engine(
+    url: str | URL,
+    *,
+    pool_size: int = 5,
+    max_overflow: int = 10,
+    pool_timeout: float = 30.0,
+    pool_recycle: int = 1_800,
+    pool_pre_ping: bool = False,
+    echo: bool = False,
+    application_name: str = "conduit",
+) -> AsyncEngine:
+    """Create an async engine for `sqlite+aiosqlite://` or `postgresql+asyncpg://` URLs.
+
+    Pool arguments apply to PostgreSQL and file-based SQLite. Pre-ping is off by
+    default because it costs a round trip on every checkout.
+    """
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return _create_sqlite_engine(parsed, echo=echo, pool_size=pool_size)
+    kwargs: dict[str, Any] = {
+        "pool_size": pool_size,
+        "max_overflow": max_overflow,
+        "pool_timeout": pool_timeout,
+        "pool_recycle": pool_recycle,
+        "pool_pre_ping": pool_pre_ping,
+        "echo": echo,
+    }
+    if parsed.get_driver_name() == "asyncpg":
+        kwargs["connect_args"] = {"server_settings": {"application_name": application_name}}
+    return _create_async_engine(parsed, **kwargs)
+
+
+def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    # expire_on_commit=False: objects returned by services stay readable after the
+    # request's single commit without a surprise reload.
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def ensure_sqlite_directory(url: str | URL) -> None:
+    """Create the folder of a file-based SQLite database (e.g. `var/`) if missing."""
+    parsed = make_url(url)
+    database = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:":
+        return
+    if database.startswith("file:"):
+        return
+    Path(database).parent.mkdir(parents=True, exist_ok=True)
+
+
+def _is_memory(url: URL) -> bool:
+    return url.database in (None, "", ":memory:")
+
+
+def _create_sqlite_engine(url: URL, *, echo: bool, pool_size: int) -> AsyncEngine:
+    ensure_sqlite_directory(url)
+    if _is_memory(url):
+        # One shared connection, otherwise every checkout sees a different empty database.
+        engine = _create_async_engine(url, echo=echo, poolclass=StaticPool)
+    else:
+        engine = _create_async_engine(url, echo=echo, pool_size=pool_size)
+    _install_sqlite_hooks(engine, wal=not _is_memory(url))
+    return engine
+
+
+def _install_sqlite_hooks(engine: AsyncEngine, *, wal: bool) -> None:
+    """Make SQLite honour foreign keys, real transactions and SAVEPOINTs.
+
+    Python 3.11's sqlite3 driver starts transactions lazily and not for SAVEPOINT,
+    which breaks nested transactions; SQLAlchemy's documented fix is to disable the
+    driver's handling and emit BEGIN ourselves.
+    """
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        if wal:
+            # WAL lets readers proceed while one writer commits.
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN")

@@ -1,0 +1,1 @@
+"""Framework-free domain vocabulary: errors, views, commands, sorting."""

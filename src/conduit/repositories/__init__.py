@@ -1,0 +1,1 @@
+"""All SQL lives here: one repository class per aggregate, built with the AsyncSession."""

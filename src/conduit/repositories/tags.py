@@ -1,0 +1,73 @@
+"""Tags and article-tag links."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+
+from sqlalchemy import delete, func, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from conduit.db.models import ArticleTag, Tag
+from conduit.repositories._sql import upsert_insert
+
+
+class TagRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def ensure(self, names: Sequence[str]) -> list[int]:
+        """Ids for `names` (same order), creating missing tags; safe under concurrent creates.
+
+        ON CONFLICT DO NOTHING instead of select-then-insert: two requests adding the
+        same new tag must not fail each other. Always two statements.
+        """
+        if not names:
+            return []
+        await self.session.execute(
+            upsert_insert(self.session, Tag)
+            .values([{"name": name} for name in names])
+            .on_conflict_do_nothing(index_elements=["name"])
+        )
+        rows = await self.session.execute(select(Tag.name, Tag.id).where(Tag.name.in_(names)))
+        ids = {name: tag_id for name, tag_id in rows}
+        return [ids[name] for name in names]
+
+    async def set_for_article(self, article_id: int, tag_ids: Sequence[int]) -> None:
+        """Replace an article's tags, keeping the given order."""
+        await self.session.execute(delete(ArticleTag).where(ArticleTag.article_id == article_id))
+        if tag_ids:
+            await self.session.execute(
+                insert(ArticleTag),
+                [
+                    {"article_id": article_id, "tag_id": tag_id, "position": position}
+                    for position, tag_id in enumerate(tag_ids)
+                ],
+            )
+
+    async def names_for(self, article_ids: Sequence[int]) -> dict[int, list[str]]:
+        """Tag names per article, in the author's order; one statement for a whole page."""
+        if not article_ids:
+            return {}
+        rows = await self.session.execute(
+            select(ArticleTag.article_id, Tag.name)
+            .join(Tag, Tag.id == ArticleTag.tag_id)
+            .where(ArticleTag.article_id.in_(article_ids))
+            .order_by(ArticleTag.article_id, ArticleTag.position)
+        )
+        names: dict[int, list[str]] = defaultdict(list)
+        for article_id, name in rows:
+            names[article_id].append(name)
+        return names
+
+    async def list_in_use(self, limit: int | None = None) -> list[str]:
+        """Tags linked to at least one article, most used first, then by name."""
+        usage = func.count(ArticleTag.article_id)
+        query = (
+            select(Tag.name)
+            .join(ArticleTag, ArticleTag.tag_id == Tag.id)
+            .group_by(Tag.id, Tag.name)
+            .order_by(usage.desc(), Tag.name)
+            .limit(limit)
+        )
+        return list((await self.session.scalars(query)).all())

@@ -1,0 +1,191 @@
+"""Articles: listing, feed, authoring and favorites.
+
+Slugs come from the title (see `conduit.domain.slugs`); a taken slug gets a
+random suffix. Uniqueness is enforced by the database and retried, so two
+concurrent creates with the same title both succeed with different slugs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from conduit.db.models import Article
+from conduit.db.types import utc_now
+from conduit.domain.errors import AlreadyExists, Forbidden, NotFound, ValidationFailed
+from conduit.domain.slugs import slugify, with_suffix
+from conduit.domain.sorting import DEFAULT_SORT, SortOrder
+from conduit.domain.types import (
+    ArticleChanges,
+    ArticleFilter,
+    ArticlePage,
+    ArticleView,
+    NewArticle,
+    Viewer,
+)
+from conduit.repositories.articles import ArticleRepository, SlugTaken
+from conduit.repositories.tags import TagRepository
+
+MAX_SLUG_ATTEMPTS = 5
+
+T = TypeVar("T")
+
+
+def clean_tags(tags: Sequence[str]) -> list[str]:
+    """Trim, drop empty and duplicate names, keep the author's order."""
+    return list(dict.fromkeys(name.strip() for name in tags if name.strip()))
+
+
+class ArticleService:
+    def __init__(self, session: AsyncSession) -> None:
+        self.articles = ArticleRepository(session)
+        self.tags = TagRepository(session)
+
+    # -- reading ---------------------------------------------------------------
+
+    async def list_articles(
+        self,
+        *,
+        viewer: Viewer | None,
+        filters: ArticleFilter | None = None,
+        sort: Sequence[SortOrder] = DEFAULT_SORT,
+        limit: int = 20,
+        offset: int = 0,
+    ) -> ArticlePage:
+        """Articles matching all given filters; bodies are omitted (None)."""
+        return await self._page(filters or ArticleFilter(), viewer, None, sort, limit, offset)
+
+    async def feed(
+        self,
+        *,
+        viewer: Viewer,
+        sort: Sequence[SortOrder] = DEFAULT_SORT,
+        limit: int = 20,
+        offset: int = 0,
+    ) -> ArticlePage:
+        """Articles by authors the viewer follows, newest first by default."""
+        return await self._page(ArticleFilter(), viewer, viewer.id, sort, limit, offset)
+
+    async def get(self, slug: str, viewer: Viewer | None) -> ArticleView:
+        """One article with body; NotFound for an unknown slug."""
+        view = await self.articles.get_view(slug, _id(viewer))
+        if view is None:
+            raise NotFound(field="article")
+        return view
+
+    # -- writing ---------------------------------------------------------------
+
+    async def create(self, viewer: Viewer, article: NewArticle) -> ArticleView:
+        """Publish an article authored by the viewer."""
+
+        async def insert(slug: str) -> int:
+            return await self.articles.add(
+                slug=slug,
+                title=article.title,
+                description=article.description,
+                body=article.body,
+                author_id=viewer.id,
+            )
+
+        slug, article_id = await _with_unique_slug(slugify(article.title), insert)
+        await self._set_tags(article_id, article.tag_list)
+        return await self.get(slug, viewer)
+
+    async def update(self, slug: str, viewer: Viewer, changes: ArticleChanges) -> ArticleView:
+        """Edit an article (author only); a new title gives a new slug."""
+        article = await self._owned(slug, viewer)
+        old_title = article.title
+        if changes.title is not None:
+            article.title = changes.title
+        if changes.description is not None:
+            article.description = changes.description
+        if changes.body is not None:
+            article.body = changes.body
+        article.updated_at = utc_now()
+        if slugify(article.title) != slugify(old_title):
+            await self._rename(article)
+        if changes.tag_list is not None:
+            await self._set_tags(article.id, changes.tag_list)
+        return await self.get(article.slug, viewer)
+
+    async def delete(self, slug: str, viewer: Viewer) -> None:
+        """Delete an article (author only) with its comments, favorites and tag links."""
+        article = await self._owned(slug, viewer)
+        await self.articles.delete(article.id)
+
+    async def favorite(self, slug: str, viewer: Viewer) -> ArticleView:
+        """Favorite an article; idempotent."""
+        article = await self._load(slug)
+        await self.articles.add_favorite(viewer.id, article.id)
+        return await self.get(slug, viewer)
+
+    async def unfavorite(self, slug: str, viewer: Viewer) -> ArticleView:
+        """Remove a favorite; idempotent."""
+        article = await self._load(slug)
+        await self.articles.remove_favorite(viewer.id, article.id)
+        return await self.get(slug, viewer)
+
+    # -- helpers ---------------------------------------------------------------
+
+    async def _page(
+        self,
+        filters: ArticleFilter,
+        viewer: Viewer | None,
+        feed_of: int | None,
+        sort: Sequence[SortOrder],
+        limit: int,
+        offset: int,
+    ) -> ArticlePage:
+        if limit < 0:
+            raise ValidationFailed("must not be negative", field="limit")
+        if offset < 0:
+            raise ValidationFailed("must not be negative", field="offset")
+        articles = await self.articles.list_views(
+            filters=filters,
+            viewer_id=_id(viewer),
+            feed_of=feed_of,
+            sort=sort,
+            limit=limit,
+            offset=offset,
+        )
+        total = await self.articles.count(filters=filters, feed_of=feed_of)
+        return ArticlePage(articles=articles, total=total)
+
+    async def _load(self, slug: str) -> Article:
+        article = await self.articles.get_by_slug(slug)
+        if article is None:
+            raise NotFound(field="article")
+        return article
+
+    async def _owned(self, slug: str, viewer: Viewer) -> Article:
+        article = await self._load(slug)
+        if article.author_id != viewer.id:
+            raise Forbidden("only the author may change this article", field="article")
+        return article
+
+    async def _rename(self, article: Article) -> None:
+        async def rename(slug: str) -> None:
+            await self.articles.rename(article, slug)
+
+        await _with_unique_slug(slugify(article.title), rename)
+
+    async def _set_tags(self, article_id: int, tags: Sequence[str]) -> None:
+        tag_ids = await self.tags.ensure(clean_tags(tags))
+        await self.tags.set_for_article(article_id, tag_ids)
+
+
+async def _with_unique_slug(base: str, write: Callable[[str], Awaitable[T]]) -> tuple[str, T]:
+    """Try `base`, then suffixed variants, until the database accepts one."""
+    candidate = base
+    for _ in range(MAX_SLUG_ATTEMPTS):
+        try:
+            return candidate, await write(candidate)
+        except SlugTaken:
+            candidate = with_suffix(base)
+    raise AlreadyExists("no free slug for this title; try another title", field="title")
+
+
+def _id(viewer: Viewer | None) -> int | None:
+    return None if viewer is None else viewer.id

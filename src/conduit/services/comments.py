@@ -1,0 +1,51 @@
+"""Comments on articles."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from conduit.db.models import Article
+from conduit.domain.errors import Forbidden, NotFound
+from conduit.domain.types import CommentView, Viewer
+from conduit.repositories.articles import ArticleRepository
+from conduit.repositories.comments import CommentRepository
+
+
+class CommentService:
+    def __init__(self, session: AsyncSession) -> None:
+        self.articles = ArticleRepository(session)
+        self.comments = CommentRepository(session)
+
+    async def list_comments(self, slug: str, viewer: Viewer | None) -> list[CommentView]:
+        """An article's comments, newest first; NotFound for an unknown slug."""
+        article = await self._article(slug)
+        return await self.comments.list_views(article.id, _id(viewer))
+
+    async def add(self, slug: str, viewer: Viewer, *, body: str) -> CommentView:
+        """Comment on an article."""
+        article = await self._article(slug)
+        comment_id = await self.comments.add(article_id=article.id, author_id=viewer.id, body=body)
+        view = await self.comments.get_view(comment_id, viewer.id)
+        if view is None:  # pragma: no cover - inserted in this transaction
+            raise NotFound(field="comment")
+        return view
+
+    async def delete(self, slug: str, comment_id: int, viewer: Viewer) -> None:
+        """Delete a comment; only its author may, and it must belong to that article."""
+        article = await self._article(slug)
+        comment = await self.comments.get(comment_id)
+        if comment is None or comment.article_id != article.id:
+            raise NotFound(field="comment")
+        if comment.author_id != viewer.id:
+            raise Forbidden("only the author may delete this comment", field="comment")
+        await self.comments.delete(comment.id)
+
+    async def _article(self, slug: str) -> Article:
+        article = await self.articles.get_by_slug(slug)
+        if article is None:
+            raise NotFound(field="article")
+        return article
+
+
+def _id(viewer: Viewer | None) -> int | None:
+    return None if viewer is None else viewer.id

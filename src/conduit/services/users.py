@@ -1,0 +1,104 @@
+"""Registration, login and account updates."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from conduit.core.passwords import PasswordHasher
+from conduit.db.models import User
+from conduit.db.types import utc_now
+from conduit.domain.errors import AlreadyExists, InvalidCredentials, Unauthenticated
+from conduit.domain.types import UNSET, UserChanges, UserView, Viewer
+from conduit.repositories.users import UserRepository, UserValues
+
+
+def normalize_email(email: str) -> str:
+    """Emails are compared and stored lower-cased, so uniqueness is case-insensitive."""
+    return email.strip().lower()
+
+
+def to_user_view(user: User) -> UserView:
+    return UserView(
+        id=user.id,
+        email=user.email,
+        username=user.username,
+        bio=user.bio,
+        image=user.image,
+        created_at=user.created_at,
+        updated_at=user.updated_at,
+    )
+
+
+class UserService:
+    def __init__(self, session: AsyncSession, hasher: PasswordHasher) -> None:
+        self.users = UserRepository(session)
+        self.hasher = hasher
+
+    async def register(self, *, username: str, email: str, password: str) -> UserView:
+        """Create an account; AlreadyExists(field="email"|"username") when taken."""
+        email = normalize_email(email)
+        await self._ensure_free(email=email, username=username)
+        password_hash = await self.hasher.hash(password)
+        user = await self.users.add(email=email, username=username, password_hash=password_hash)
+        return to_user_view(user)
+
+    async def authenticate(self, *, email: str, password: str) -> UserView:
+        """Check credentials; unknown email and wrong password raise the same error."""
+        user = await self.users.get_by_email(normalize_email(email))
+        if user is None:
+            await self.hasher.dummy_verify(password)
+            raise InvalidCredentials
+        ok, new_hash = await self.hasher.verify(password, user.password_hash)
+        if not ok:
+            raise InvalidCredentials
+        if new_hash is not None:
+            # Parameters were raised since this hash was made; upgrade it transparently.
+            await self.users.update(user, {"password_hash": new_hash})
+        return to_user_view(user)
+
+    async def viewer_for(self, user_id: int) -> Viewer:
+        """The acting user behind a verified token; Unauthenticated if the account is gone."""
+        user = await self.users.get(user_id)
+        if user is None:
+            raise Unauthenticated("is missing or invalid", field="token")
+        return Viewer(id=user.id, username=user.username)
+
+    async def get_current(self, viewer: Viewer) -> UserView:
+        """The viewer's own account; Unauthenticated if it no longer exists."""
+        return to_user_view(await self._load(viewer))
+
+    async def update(self, viewer: Viewer, changes: UserChanges) -> UserView:
+        """Apply the fields that were sent; None clears bio/image."""
+        user = await self._load(viewer)
+        values = await self._values(user, changes)
+        await self._ensure_free(email=values.get("email"), username=values.get("username"))
+        values["updated_at"] = utc_now()
+        await self.users.update(user, values)
+        return to_user_view(user)
+
+    async def _values(self, user: User, changes: UserChanges) -> UserValues:
+        values: UserValues = {}
+        if changes.email is not UNSET and normalize_email(changes.email) != user.email:
+            values["email"] = normalize_email(changes.email)
+        if changes.username is not UNSET and changes.username != user.username:
+            values["username"] = changes.username
+        if changes.password is not UNSET:
+            values["password_hash"] = await self.hasher.hash(changes.password)
+        if changes.bio is not UNSET:
+            values["bio"] = changes.bio
+        if changes.image is not UNSET:
+            values["image"] = changes.image
+        return values
+
+    async def _load(self, viewer: Viewer) -> User:
+        user = await self.users.get(viewer.id)
+        if user is None:
+            raise Unauthenticated("user no longer exists")
+        return user
+
+    async def _ensure_free(self, *, email: str | None = None, username: str | None = None) -> None:
+        # A friendly early check; the unique constraints still catch concurrent races.
+        if email is not None and await self.users.get_by_email(email) is not None:
+            raise AlreadyExists(field="email")
+        if username is not None and await self.users.get_by_username(username) is not None:
+            raise AlreadyExists(field="username")

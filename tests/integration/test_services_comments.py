@@ -1,0 +1,90 @@
+from __future__ import annotations
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from conduit.domain.errors import Forbidden, NotFound
+from conduit.services.comments import CommentService
+from tests.factories import Factory
+
+
+@pytest.fixture
+def comments(session: AsyncSession) -> CommentService:
+    return CommentService(session)
+
+
+class TestComments:
+    async def test_add_returns_comment_with_author(
+        self, comments: CommentService, factory: Factory
+    ) -> None:
+        article = await factory.article()
+        me = await factory.viewer("me")
+        comment = await comments.add(article.slug, me, body="Thank you so much!")
+        assert (comment.body, comment.author.username, comment.author.following) == (
+            "Thank you so much!",
+            "me",
+            False,
+        )
+        assert comment.created_at.tzinfo is not None
+
+    async def test_list_is_newest_first_with_following_flag(
+        self, comments: CommentService, factory: Factory
+    ) -> None:
+        article = await factory.article()
+        me, friend = await factory.viewer("me"), await factory.viewer("friend")
+        await factory.follow(me, friend)
+        first = await factory.comment(friend, article.slug, "first")
+        second = await factory.comment(me, article.slug, "second")
+        listed = await comments.list_comments(article.slug, me)
+        assert [c.id for c in listed] == [second.id, first.id]
+        assert [c.author.following for c in listed] == [False, True]
+
+    async def test_comments_stay_on_their_article(
+        self, comments: CommentService, factory: Factory
+    ) -> None:
+        one, two = await factory.article(), await factory.article()
+        me = await factory.viewer("me")
+        await factory.comment(me, one.slug)
+        assert await comments.list_comments(two.slug, None) == []
+
+    async def test_unknown_article_is_404(self, comments: CommentService, factory: Factory) -> None:
+        me = await factory.viewer("me")
+        with pytest.raises(NotFound):
+            await comments.list_comments("nope", None)
+        with pytest.raises(NotFound):
+            await comments.add("nope", me, body="hi")
+
+
+class TestDeleteComment:
+    async def test_author_deletes(self, comments: CommentService, factory: Factory) -> None:
+        article = await factory.article()
+        me = await factory.viewer("me")
+        comment = await factory.comment(me, article.slug)
+        await comments.delete(article.slug, comment.id, me)
+        assert await comments.list_comments(article.slug, None) == []
+
+    async def test_article_author_cannot_delete_others_comment(
+        self, comments: CommentService, factory: Factory
+    ) -> None:
+        author = await factory.viewer("author")
+        article = await factory.article(author)
+        commenter = await factory.viewer("commenter")
+        comment = await factory.comment(commenter, article.slug)
+        with pytest.raises(Forbidden):
+            await comments.delete(article.slug, comment.id, author)
+
+    async def test_comment_of_another_article_is_404(
+        self, comments: CommentService, factory: Factory
+    ) -> None:
+        one, two = await factory.article(), await factory.article()
+        me = await factory.viewer("me")
+        comment = await factory.comment(me, one.slug)
+        with pytest.raises(NotFound) as caught:
+            await comments.delete(two.slug, comment.id, me)
+        assert caught.value.field == "comment"
+
+    async def test_unknown_comment_is_404(self, comments: CommentService, factory: Factory) -> None:
+        article = await factory.article()
+        me = await factory.viewer("me")
+        with pytest.raises(NotFound):
+            await comments.delete(article.slug, 999_999, me)

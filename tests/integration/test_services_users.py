@@ -1,0 +1,168 @@
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import delete
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from conduit.core.passwords import Argon2Params, PasswordHasher
+from conduit.db.models import User
+from conduit.domain.errors import AlreadyExists, InvalidCredentials, Unauthenticated
+from conduit.domain.types import UserChanges
+from conduit.repositories.users import UserRepository
+from conduit.services.users import UserService
+from tests.factories import DEFAULT_PASSWORD, Factory
+
+
+@pytest.fixture
+def users(session: AsyncSession, password_hasher: PasswordHasher) -> UserService:
+    return UserService(session, password_hasher)
+
+
+class TestRegister:
+    async def test_returns_the_new_account(self, users: UserService) -> None:
+        user = await users.register(username="jake", email="Jake@Example.com", password="pw")
+        assert (user.username, user.email, user.bio, user.image) == (
+            "jake",
+            "jake@example.com",
+            None,
+            None,
+        )
+        assert user.created_at.tzinfo is not None
+
+    async def test_taken_email_is_409_on_email_even_with_other_case(
+        self, users: UserService, factory: Factory
+    ) -> None:
+        await factory.user("jake", email="jake@example.com")
+        with pytest.raises(AlreadyExists) as caught:
+            await users.register(username="other", email="JAKE@example.com", password="pw")
+        assert caught.value.field == "email"
+
+    async def test_taken_username_is_409_on_username(
+        self, users: UserService, factory: Factory
+    ) -> None:
+        await factory.user("jake")
+        with pytest.raises(AlreadyExists) as caught:
+            await users.register(username="jake", email="new@example.com", password="pw")
+        assert caught.value.field == "username"
+
+    async def test_concurrent_duplicate_caught_by_constraint_is_409(
+        self, session: AsyncSession, factory: Factory
+    ) -> None:
+        # Skips the service's early check, as a concurrent request would.
+        await factory.user("jake", email="jake@example.com")
+        with pytest.raises(AlreadyExists) as caught:
+            await UserRepository(session).add(
+                email="other@example.com", username="jake", password_hash="x"
+            )
+        assert caught.value.field == "username"
+        # The transaction is still usable after the violation.
+        assert await UserRepository(session).get_by_username("jake") is not None
+
+
+class TestAuthenticate:
+    async def test_right_password_returns_user(self, users: UserService, factory: Factory) -> None:
+        await factory.user("jake", email="jake@example.com")
+        user = await users.authenticate(email="JAKE@example.com", password=DEFAULT_PASSWORD)
+        assert user.username == "jake"
+
+    async def test_wrong_password_and_unknown_email_fail_identically(
+        self, users: UserService, factory: Factory
+    ) -> None:
+        await factory.user("jake", email="jake@example.com")
+        with pytest.raises(InvalidCredentials) as wrong:
+            await users.authenticate(email="jake@example.com", password="nope")
+        with pytest.raises(InvalidCredentials) as unknown:
+            await users.authenticate(email="nobody@example.com", password="nope")
+        assert (wrong.value.field, wrong.value.message) == (
+            unknown.value.field,
+            unknown.value.message,
+        )
+
+    async def test_outdated_hash_is_upgraded_on_login(
+        self, session: AsyncSession, factory: Factory
+    ) -> None:
+        await factory.user("jake", email="jake@example.com")
+        stronger = UserService(session, PasswordHasher(Argon2Params(memory_cost=16, time_cost=2)))
+        await stronger.authenticate(email="jake@example.com", password=DEFAULT_PASSWORD)
+        stored = await UserRepository(session).get_by_username("jake")
+        assert stored is not None
+        assert "m=16,t=2" in stored.password_hash
+
+
+class TestCurrentUser:
+    async def test_returns_own_account(self, users: UserService, factory: Factory) -> None:
+        user = await factory.user("jake")
+        assert (await users.get_current(user.viewer)).email == user.email
+
+    async def test_deleted_account_is_unauthenticated(
+        self, session: AsyncSession, users: UserService, factory: Factory
+    ) -> None:
+        user = await factory.user("jake")
+        await session.execute(delete(User).where(User.id == user.id))
+        session.expunge_all()
+        with pytest.raises(Unauthenticated):
+            await users.get_current(user.viewer)
+
+
+class TestUpdate:
+    async def test_absent_fields_are_kept_and_null_clears(
+        self, users: UserService, factory: Factory
+    ) -> None:
+        user = await factory.user(
+            "jake", bio="I work at statefarm", image="https://i.example/j.png"
+        )
+        updated = await users.update(user.viewer, UserChanges(image=None))
+        assert updated.bio == "I work at statefarm"
+        assert updated.image is None
+
+    async def test_new_password_replaces_old(self, users: UserService, factory: Factory) -> None:
+        user = await factory.user("jake", email="jake@example.com")
+        await users.update(user.viewer, UserChanges(password="new-password"))
+        await users.authenticate(email="jake@example.com", password="new-password")
+        with pytest.raises(InvalidCredentials):
+            await users.authenticate(email="jake@example.com", password=DEFAULT_PASSWORD)
+
+    async def test_email_and_username_change(self, users: UserService, factory: Factory) -> None:
+        user = await factory.user("jake")
+        updated = await users.update(
+            user.viewer, UserChanges(email="NEW@example.com", username="jacob")
+        )
+        assert (updated.email, updated.username) == ("new@example.com", "jacob")
+        assert updated.updated_at >= user.updated_at
+
+    async def test_keeping_own_email_and_username_is_not_a_conflict(
+        self, users: UserService, factory: Factory
+    ) -> None:
+        user = await factory.user("jake", email="jake@example.com")
+        updated = await users.update(
+            user.viewer, UserChanges(email="Jake@Example.com", username="jake", bio="hi")
+        )
+        assert updated.bio == "hi"
+
+    @pytest.mark.parametrize("field", ["email", "username"])
+    async def test_taking_someone_elses_identity_is_409(
+        self, users: UserService, factory: Factory, field: str
+    ) -> None:
+        await factory.user("taken", email="taken@example.com")
+        user = await factory.user("jake")
+        changes = (
+            UserChanges(email="taken@example.com")
+            if field == "email"
+            else UserChanges(username="taken")
+        )
+        with pytest.raises(AlreadyExists) as caught:
+            await users.update(user.viewer, changes)
+        assert caught.value.field == field
+
+
+class TestViewerFor:
+    async def test_resolves_token_subject_to_viewer(
+        self, users: UserService, factory: Factory
+    ) -> None:
+        user = await factory.user("jake")
+        assert await users.viewer_for(user.id) == user.viewer
+
+    async def test_unknown_id_is_unauthenticated_on_token(self, users: UserService) -> None:
+        with pytest.raises(Unauthenticated) as caught:
+            await users.viewer_for(999_999)
+        assert caught.value.field == "token"

@@ -1,0 +1,113 @@
+"""What the generated models guarantee: strict requests, exact timestamps, contract names."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+from pydantic import BaseModel, ValidationError
+
+from generated import models
+from generated.fields import format_timestamp
+
+NEW_ARTICLE = {"title": "How to train your dragon", "description": "Ever wonder how?", "body": "B"}
+
+
+def error_types(model: type[BaseModel], payload: dict[str, Any]) -> list[str]:
+    with pytest.raises(ValidationError) as caught:
+        model.model_validate(payload)
+    return [str(error["type"]) for error in caught.value.errors()]
+
+
+def make_profile() -> models.Profile:
+    return models.Profile(username="jake", bio=None, image=None, following=False)
+
+
+class TestRequestModelsAreStrict:
+    def test_a_number_is_not_a_string(self) -> None:
+        payload = {"user": {"email": "jake@jake.jake", "password": 12345678}}
+        assert error_types(models.LoginUserRequest, payload) == ["string_type"]
+
+    def test_a_number_is_not_a_tag(self) -> None:
+        payload = {"article": {**NEW_ARTICLE, "tagList": [1]}}
+        assert error_types(models.NewArticleRequest, payload) == ["string_type"]
+
+    @pytest.mark.parametrize(
+        "payload",
+        [
+            {"user": {"bio": "x", "admin": True}},
+            {"user": {"bio": "x"}, "admin": True},
+        ],
+        ids=["inner", "envelope"],
+    )
+    def test_unknown_properties_are_refused(self, payload: dict[str, Any]) -> None:
+        assert error_types(models.UpdateUserRequest, payload) == ["extra_forbidden"]
+
+    def test_explicit_null_is_refused_where_the_schema_is_not_nullable(self) -> None:
+        assert error_types(models.UpdateUserRequest, {"user": {"email": None}}) == ["value_error"]
+
+    def test_explicit_null_is_accepted_where_the_schema_is_nullable(self) -> None:
+        update = models.UpdateUserRequest.model_validate({"user": {"bio": None}})
+
+        assert update.user.bio is None
+        assert update.user.model_fields_set == {"bio"}
+
+    def test_lengths_and_patterns_are_enforced(self) -> None:
+        too_long = {"comment": {"body": "x" * 10_001}}
+        blank = {"comment": {"body": "   "}}
+        comma = {"article": {**NEW_ARTICLE, "tagList": ["a,b"]}}
+
+        assert error_types(models.NewCommentRequest, too_long) == ["string_too_long"]
+        assert error_types(models.NewCommentRequest, blank) == ["string_pattern_mismatch"]
+        assert error_types(models.NewArticleRequest, comma) == ["string_pattern_mismatch"]
+
+    def test_email_format_is_enforced(self) -> None:
+        payload = {"user": {"username": "jake", "email": "not-an-email", "password": "x" * 8}}
+        assert error_types(models.NewUserRequest, payload) == ["value_error"]
+
+
+class TestTimestamps:
+    @pytest.mark.parametrize(
+        ("value", "expected"),
+        [
+            (datetime(2016, 2, 18, 3, 22, 56, 637123, tzinfo=UTC), "2016-02-18T03:22:56.637Z"),
+            (datetime(2016, 2, 18, 3, 22, 56, tzinfo=UTC), "2016-02-18T03:22:56.000Z"),
+            (
+                datetime(2016, 2, 18, 5, 22, 56, 637000, tzinfo=timezone(timedelta(hours=2))),
+                "2016-02-18T03:22:56.637Z",
+            ),
+        ],
+        ids=["milliseconds", "whole-second", "offset"],
+    )
+    def test_serialize_as_utc_milliseconds(self, value: datetime, expected: str) -> None:
+        comment = models.Comment(
+            id=1, createdAt=value, updatedAt=value, body="b", author=make_profile()
+        )
+
+        dumped = comment.model_dump(mode="json")
+
+        assert dumped["createdAt"] == expected
+        assert format_timestamp(value) == expected
+
+    def test_naive_datetimes_are_refused(self) -> None:
+        with pytest.raises(ValidationError):
+            models.Comment(
+                id=1,
+                createdAt=datetime(2016, 2, 18),  # naive: the point of the test
+                updatedAt=datetime(2016, 2, 18, tzinfo=UTC),
+                body="b",
+                author=make_profile(),
+            )
+
+
+def test_article_sort_is_a_str_enum_of_the_contract_values() -> None:
+    assert {member.value for member in models.ArticleSort} == {
+        "-createdAt",
+        "createdAt",
+        "-favoritesCount",
+        "favoritesCount",
+        "title",
+        "-title",
+    }
+    assert models.ArticleSort("title") == "title"
