@@ -55,6 +55,6 @@ format: install  ## apply ruff fixes and formatting
 typecheck: install  ## mypy --strict on src, tests and generated
 	$(BIN)/mypy src tests generated
 
-check: lint typecheck test  ## everything CI cares about
+check: lint typecheck generate-check test  ## everything CI runs
 
 -include codegen/generate.mk

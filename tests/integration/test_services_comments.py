@@ -4,6 +4,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conduit.domain.errors import Forbidden, NotFound
+from conduit.services import comments as comment_service
 from conduit.services.comments import CommentService
 from tests.factories import Factory
 
@@ -26,6 +27,19 @@ class TestComments:
             False,
         )
         assert comment.created_at.tzinfo is not None
+
+    async def test_list_keeps_only_the_newest_comments_up_to_the_cap(
+        self,
+        comments: CommentService,
+        factory: Factory,
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        monkeypatch.setattr(comment_service, "MAX_COMMENTS", 3)
+        article = await factory.article()
+        me = await factory.viewer("me")
+        added = [await factory.comment(me, article.slug, f"comment {n}") for n in range(5)]
+        listed = await comments.list_comments(article.slug, None)
+        assert [c.id for c in listed] == [c.id for c in reversed(added)][:3]
 
     async def test_list_is_newest_first_with_following_flag(
         self, comments: CommentService, factory: Factory

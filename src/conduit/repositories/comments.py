@@ -42,12 +42,15 @@ class CommentRepository:
         ).first()
         return None if row is None else _to_view(row)
 
-    async def list_views(self, article_id: int, viewer_id: int | None) -> list[CommentView]:
-        """All comments of an article, newest first; one statement."""
+    async def list_views(
+        self, article_id: int, viewer_id: int | None, *, limit: int
+    ) -> list[CommentView]:
+        """The ``limit`` newest comments of an article, newest first; one statement."""
         query = (
             _view_query(viewer_id)
             .where(Comment.article_id == article_id)
             .order_by(Comment.created_at.desc(), Comment.id.desc())
+            .limit(limit)
         )
         return [_to_view(row) for row in (await self.session.execute(query)).all()]
 

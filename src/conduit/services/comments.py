@@ -11,15 +11,20 @@ from conduit.repositories.articles import ArticleRepository
 from conduit.repositories.comments import CommentRepository
 
 
+# The contract caps the list (maxItems: 500): a popular article must not make one response
+# unbounded in size and time. RealWorld has no comment pagination to offer instead.
+MAX_COMMENTS = 500
+
+
 class CommentService:
     def __init__(self, session: AsyncSession) -> None:
         self.articles = ArticleRepository(session)
         self.comments = CommentRepository(session)
 
     async def list_comments(self, slug: str, viewer: Viewer | None) -> list[CommentView]:
-        """An article's comments, newest first; NotFound for an unknown slug."""
+        """An article's newest comments, newest first; NotFound for an unknown slug."""
         article = await self._article(slug)
-        return await self.comments.list_views(article.id, _id(viewer))
+        return await self.comments.list_views(article.id, _id(viewer), limit=MAX_COMMENTS)
 
     async def add(self, slug: str, viewer: Viewer, *, body: str) -> CommentView:
         """Comment on an article."""
