@@ -58,3 +58,5 @@ typecheck: install  ## mypy --strict on src, tests and generated
 check: lint typecheck generate-check test  ## everything CI runs
 
 -include codegen/generate.mk
+# Further task groups (spec checks, docs assets, ...) each live in a file of their own.
+-include mk/*.mk

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conduit.api.deps import OptionalViewerDep, SessionDep
+from conduit.api.deps import RouteViewerDep, SessionDep
 from conduit.api.profiles import required, to_profile_out
 from conduit.domain.sorting import ArticleSort
 from conduit.domain.types import (
@@ -125,5 +125,5 @@ class Articles(ArticlesApi):
         await self._service.delete(slug, required(self._viewer))
 
 
-def provide(session: SessionDep, viewer: OptionalViewerDep) -> Articles:
+def provide(session: SessionDep, viewer: RouteViewerDep) -> Articles:
     return Articles(ArticleService(session), viewer)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conduit.api.deps import OptionalViewerDep, SessionDep
+from conduit.api.deps import RouteViewerDep, SessionDep
 from conduit.api.profiles import required, to_profile_out
 from conduit.domain.types import CommentView, Viewer
 from conduit.services.comments import CommentService
@@ -39,5 +39,5 @@ class Comments(CommentsApi):
         await self._service.delete(slug, id, required(self._viewer))
 
 
-def provide(session: SessionDep, viewer: OptionalViewerDep) -> Comments:
+def provide(session: SessionDep, viewer: RouteViewerDep) -> Comments:
     return Comments(CommentService(session), viewer)

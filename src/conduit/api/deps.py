@@ -59,17 +59,24 @@ SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 
 async def optional_viewer(
+    request: Request,
     session: SessionDep,
     tokens: TokensDep,
     hasher: HasherDep,
     authorization: Annotated[str | None, Security(token_header)],
 ) -> Viewer | None:
-    """The caller, or None when no token was sent; a bad token is 401 even where optional."""
+    """The caller, or None when no token was sent; a bad token is 401 even where optional.
+
+    Used as the route-level security dependency of operations whose contract lists `Token`;
+    the result is kept on the request for the bindings (see ``route_viewer``).
+    """
     token = token_from_header(authorization)
-    if token is None:
-        return None
-    claims = tokens.verify(token)
-    return await UserService(session, hasher).viewer_for(claims.user_id)
+    viewer = None
+    if token is not None:
+        claims = tokens.verify(token)
+        viewer = await UserService(session, hasher).viewer_for(claims.user_id)
+    request.state.viewer = viewer
+    return viewer
 
 
 OptionalViewerDep = Annotated[Viewer | None, Depends(optional_viewer)]
@@ -83,3 +90,19 @@ async def require_viewer(viewer: OptionalViewerDep) -> Viewer:
 
 
 ViewerDep = Annotated[Viewer, Depends(require_viewer)]
+
+
+async def route_viewer(request: Request) -> Viewer | None:
+    """The viewer the route's security dependency resolved, for the tag's binding.
+
+    Providers are per tag but security is per operation: a public operation (``security: []``,
+    e.g. Login) must ignore any Authorization header, even a stale one, while GetCurrentUser in
+    the same tag must verify it. So providers never parse the header themselves; FastAPI solves
+    a route's own ``dependencies=[Security(...)]`` before the endpoint's parameters, and that
+    dependency leaves its result here. On public operations this is always None.
+    """
+    viewer: Viewer | None = getattr(request.state, "viewer", None)
+    return viewer
+
+
+RouteViewerDep = Annotated[Viewer | None, Depends(route_viewer)]

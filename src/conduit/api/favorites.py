@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from conduit.api.articles import to_article_out
-from conduit.api.deps import OptionalViewerDep, SessionDep
+from conduit.api.deps import RouteViewerDep, SessionDep
 from conduit.api.profiles import required
 from conduit.domain.types import Viewer
 from conduit.services.articles import ArticleService
@@ -23,5 +23,5 @@ class Favorites(FavoritesApi):
         return to_article_out(await self._service.unfavorite(slug, required(self._viewer)))
 
 
-def provide(session: SessionDep, viewer: OptionalViewerDep) -> Favorites:
+def provide(session: SessionDep, viewer: RouteViewerDep) -> Favorites:
     return Favorites(ArticleService(session), viewer)

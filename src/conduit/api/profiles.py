@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conduit.api.deps import OptionalViewerDep, SessionDep
+from conduit.api.deps import RouteViewerDep, SessionDep
 from conduit.domain.errors import Unauthenticated
 from conduit.domain.types import ProfileView, Viewer
 from conduit.services.profiles import ProfileService
@@ -45,5 +45,5 @@ class Profiles(ProfilesApi):
         return models.ProfileResponse(profile=to_profile_out(profile))
 
 
-def provide(session: SessionDep, viewer: OptionalViewerDep) -> Profiles:
+def provide(session: SessionDep, viewer: RouteViewerDep) -> Profiles:
     return Profiles(ProfileService(session), viewer)

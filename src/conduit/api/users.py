@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conduit.api.deps import HasherDep, OptionalViewerDep, SessionDep, TokensDep
+from conduit.api.deps import HasherDep, RouteViewerDep, SessionDep, TokensDep
 from conduit.core.security import TokenCodec
 from conduit.domain.errors import Unauthenticated
 from conduit.domain.types import UNSET, UserChanges, UserView, Viewer
@@ -73,6 +73,6 @@ class Users(UsersApi):
 
 
 def provide(
-    session: SessionDep, hasher: HasherDep, tokens: TokensDep, viewer: OptionalViewerDep
+    session: SessionDep, hasher: HasherDep, tokens: TokensDep, viewer: RouteViewerDep
 ) -> Users:
     return Users(UserService(session, hasher), tokens, viewer)

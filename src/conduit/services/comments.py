@@ -10,7 +10,6 @@ from conduit.domain.types import CommentView, Viewer
 from conduit.repositories.articles import ArticleRepository
 from conduit.repositories.comments import CommentRepository
 
-
 # The contract caps the list (maxItems: 500): a popular article must not make one response
 # unbounded in size and time. RealWorld has no comment pagination to offer instead.
 MAX_COMMENTS = 500
