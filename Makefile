@@ -38,22 +38,22 @@ migrate: install  ## apply migrations to CONDUIT_DATABASE_URL (default: SQLite u
 run: migrate  ## serve the API on http://127.0.0.1:8000 (docs at /docs)
 	$(BIN)/uvicorn conduit.main:create_app_from_env --factory --host $(HOST) --port $(PORT)
 
-test: install  ## every test: unit, integration (SQLite + PostgreSQL), contract
+test: install browser-deps  ## every test: unit, integration (SQLite + PostgreSQL), contract, e2e, browser
 	$(BIN)/pytest
 
 test-contract: install  ## only the Schemathesis contract tests (in-process)
 	$(BIN)/pytest tests/contract
 
 lint: install  ## ruff lint and format check
-	$(BIN)/ruff check src tests codegen
-	$(BIN)/ruff format --check src tests codegen
+	$(BIN)/ruff check src tests codegen tools
+	$(BIN)/ruff format --check src tests codegen tools
 
 format: install  ## apply ruff fixes and formatting
-	$(BIN)/ruff check --fix src tests codegen
-	$(BIN)/ruff format src tests codegen
+	$(BIN)/ruff check --fix src tests codegen tools
+	$(BIN)/ruff format src tests codegen tools
 
 typecheck: install  ## mypy --strict on src, tests and generated
-	$(BIN)/mypy src tests generated
+	$(BIN)/mypy src tests generated tools
 
 check: lint typecheck generate-check test  ## everything CI runs
 
