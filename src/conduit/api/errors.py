@@ -13,6 +13,7 @@ from typing import Any
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.routing import iter_route_contexts
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
@@ -73,14 +74,39 @@ async def _on_validation_error(_: Request, exc: Exception) -> JsonResponse:
     return JsonResponse(error_body(validation_messages(exc.errors())), status_code=422)
 
 
-async def _on_http_error(_: Request, exc: Exception) -> JsonResponse:
+async def _on_http_error(request: Request, exc: Exception) -> JsonResponse:
     assert isinstance(exc, StarletteHTTPException)  # noqa: S101
-    if exc.status_code == 400 and isinstance(exc.__cause__, UnicodeDecodeError):
-        # FastAPI reports a body that is not UTF-8 as a bare 400; to the client it is
-        # the same mistake as malformed JSON, which the contract documents as 422.
+    if exc.status_code == 400 and isinstance(exc.__cause__, (ValueError, RecursionError)):
+        # FastAPI reports a body it cannot decode (not UTF-8, nested too deep for the JSON
+        # parser) as a bare 400; to the client it is the same mistake as malformed JSON,
+        # which the contract documents as 422.
         return error_response(422, "body", "is not valid JSON")
+    headers = exc.headers
+    if exc.status_code == 405:
+        # Starlette's Allow names the methods of the first route on the path only, but every
+        # method of a path is a route of its own here (GET and PUT /user, ...).
+        headers = {**(headers or {}), "Allow": ", ".join(allowed_methods(request))}
     message = _HTTP_MESSAGES.get(exc.status_code, str(exc.detail).lower())
-    return error_response(exc.status_code, "body", message, exc.headers)
+    return error_response(exc.status_code, "body", message, headers)
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """The methods of the first path template, in routing order, that matches the request.
+
+    One template is one path item of the contract: `/articles/feed` allows GET only, although
+    `/articles/{slug}` matches it too (and no article is ever given the slug `feed`).
+    """
+    path = request.scope["path"]
+    template: str | None = None
+    methods: set[str] = set()
+    for route in iter_route_contexts(request.app.routes):
+        regex = getattr(route, "path_regex", None)
+        if not route.methods or regex is None or not regex.match(path):
+            continue
+        template = template or route.path
+        if route.path == template:
+            methods |= route.methods
+    return sorted(methods)
 
 
 async def _on_unexpected(request: Request, exc: Exception) -> JsonResponse:
@@ -140,4 +166,9 @@ def _message(error: Mapping[str, Any]) -> str:
         return f"is too long (maximum is {ctx.get('max_length')} characters)"
     if error_type == "too_long":
         return f"has too many items (maximum is {ctx.get('max_length')})"
-    return str(error.get("msg", "is invalid")).lower()
+    if error_type == "string_pattern_mismatch":
+        # Pydantic's message quotes the regex, which tells a client nothing useful.
+        return "is invalid"
+    message = str(error.get("msg", "is invalid"))
+    # Lower-case the first letter only: the rest may quote values whose case matters.
+    return message[:1].lower() + message[1:]

@@ -68,7 +68,7 @@ class UserService:
         return to_user_view(await self._load(viewer))
 
     async def update(self, viewer: Viewer, changes: UserChanges) -> UserView:
-        """Apply the fields that were sent; None clears bio/image."""
+        """Apply the fields that were sent; None clears bio/image, and so does an empty image."""
         user = await self._load(viewer)
         values = await self._values(user, changes)
         await self._ensure_free(email=values.get("email"), username=values.get("username"))
@@ -87,7 +87,8 @@ class UserService:
         if changes.bio is not UNSET:
             values["bio"] = changes.bio
         if changes.image is not UNSET:
-            values["image"] = changes.image
+            # The contract lets "" clear the picture, like null; store one way of saying "none".
+            values["image"] = changes.image or None
         return values
 
     async def _load(self, viewer: Viewer) -> User:
