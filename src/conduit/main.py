@@ -12,7 +12,10 @@ from fastapi.middleware.cors import CORSMiddleware
 from conduit.api import articles, comments, deps, favorites, profiles, tags, users
 from conduit.api.docs import install_docs
 from conduit.api.errors import install_error_handlers
+from conduit.api.health import install_health, watch_for_shutdown
 from conduit.api.middleware import BodySizeLimit
+from conduit.api.observability import Metrics, RequestObservability
+from conduit.core.logging import configure_logging
 from conduit.core.passwords import Argon2Params, PasswordHasher
 from conduit.core.security import TokenCodec
 from conduit.core.settings import Settings
@@ -23,6 +26,7 @@ from generated.routes import AuthDependencies, Providers
 
 def create_app(settings: Settings) -> FastAPI:
     """A ready-to-serve app; the database engine is opened and closed by its lifespan."""
+    metrics = Metrics()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -33,6 +37,9 @@ def create_app(settings: Settings) -> FastAPI:
         )
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
+        metrics.watch_pool(engine)
+        # Here, not at build time: the server installs its own signal handlers before startup.
+        watch_for_shutdown(app)
         try:
             yield
         finally:
@@ -74,6 +81,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     install_error_handlers(app)
     install_docs(app)
+    install_health(app, metrics)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -81,11 +89,15 @@ def create_app(settings: Settings) -> FastAPI:
             allow_methods=["GET", "POST", "PUT", "DELETE"],
             allow_headers=["Authorization", "Content-Type"],
         )
-    # Outermost, so oversized bodies are refused before anything reads them.
+    # Oversized bodies are refused before anything reads them...
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    # ...and outermost of all, every request (413s included) gets an id, a log line and metrics.
+    app.add_middleware(RequestObservability, metrics=metrics)
     return app
 
 
 def create_app_from_env() -> FastAPI:
     """Entry point for uvicorn/gunicorn (``--factory``): settings from the environment."""
-    return create_app(Settings())
+    settings = Settings()
+    configure_logging(settings.log_level)
+    return create_app(settings)

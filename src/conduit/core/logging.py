@@ -1,42 +1,84 @@
-"""Logging configured once, as one JSON object per line."""
+"""Structured logging: one JSON object per line, configured once, secrets redacted.
+
+Conduit's own code logs through structlog (``structlog.get_logger(__name__)``) with short
+snake_case events and key-value context; the standard library's loggers (uvicorn, SQLAlchemy,
+Alembic) are rendered by the same processors, so every line of the process has one shape.
+"""
 
 from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import MutableMapping
 from typing import Any
 
 import orjson
+import structlog
 
-# Attributes every LogRecord has; anything else was passed through ``extra=`` as context.
-_STANDARD_ATTRS = frozenset(vars(logging.makeLogRecord({})).keys()) | {"message", "asctime"}
-# The backstop: whatever a caller passes, these keys never reach the log.
-_REDACTED_KEYS = frozenset(
-    {"password", "password_hash", "token", "authorization", "jwt_secret", "secret"}
+# The backstop: whatever a caller passes, values under these keys never reach the log.
+REDACTED_KEYS = frozenset(
+    {
+        "authorization",
+        "jwt_secret",
+        "password",
+        "password_hash",
+        "secret",
+        "token",
+        "cookie",
+        "set-cookie",
+    }
 )
+REDACTED = "[redacted]"
 
 
-class JsonFormatter(logging.Formatter):
-    """Short snake_case event names plus key-value context, secrets redacted."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        entry: dict[str, Any] = {
-            "level": record.levelname.lower(),
-            "logger": record.name,
-            "event": record.getMessage(),
-        }
-        for key, value in vars(record).items():
-            if key not in _STANDARD_ATTRS:
-                entry[key] = "[redacted]" if key.lower() in _REDACTED_KEYS else value
-        if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
-        return orjson.dumps(entry, default=str).decode()
+def redact(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    """Replace secret-looking values, at the top level and in nested mappings."""
+    for key, value in list(event.items()):
+        if key.lower() in REDACTED_KEYS:
+            event[key] = REDACTED
+        elif isinstance(value, MutableMapping):
+            event[key] = redact(None, "", dict(value))
+    return event
 
 
-def configure_logging(level: str) -> None:
-    """Route every logger (ours, uvicorn's, SQLAlchemy's) through one JSON handler."""
+def _json(event: MutableMapping[str, Any], **_: Any) -> str:
+    return orjson.dumps(event, default=str).decode()
+
+
+_SHARED: list[Any] = [
+    structlog.contextvars.merge_contextvars,
+    structlog.stdlib.add_log_level,
+    structlog.stdlib.add_logger_name,
+    structlog.processors.TimeStamper(fmt="iso", utc=True),
+    redact,
+]
+
+
+def configure_logging(level: str = "INFO") -> None:
+    """Route structlog and the standard library through one JSON renderer on stderr."""
+    structlog.configure(
+        processors=[
+            *_SHARED,
+            structlog.processors.format_exc_info,
+            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+        ],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=True,
+    )
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter())
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=[*_SHARED, structlog.stdlib.ExtraAdder()],
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                structlog.processors.format_exc_info,
+                structlog.processors.JSONRenderer(serializer=_json),
+            ],
+        )
+    )
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    # One line per request comes from Conduit's middleware; uvicorn's access log would repeat it.
+    logging.getLogger("uvicorn.access").disabled = True
