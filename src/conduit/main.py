@@ -33,7 +33,9 @@ def create_app(settings: Settings) -> FastAPI:
         engine = create_engine(
             settings.resolved_database_url,
             pool_size=settings.db_pool_size,
+            max_overflow=settings.db_max_overflow,
             pool_timeout=settings.db_pool_timeout_seconds,
+            connect_timeout=settings.db_connect_timeout_seconds,
         )
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import httpx
@@ -122,3 +123,52 @@ class TestMetrics:
         body = (await client.get("/metrics")).text
         assert 'route="<unmatched>",status="404"' in body
         assert "/scan/" not in body
+
+
+class TestDatabaseFaults:
+    async def test_an_unreachable_database_is_503_with_retry_after(self, tmp_path: Path) -> None:
+        settings = Settings(
+            environment="test",
+            var_dir=tmp_path,
+            jwt_secret=SecretStr("x" * 40),
+            database_url="postgresql+asyncpg://postgres@127.0.0.1:1/conduit",
+        )
+        app = create_app(settings)
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://c") as client:
+                read = await client.get("/api/tags")
+                write = await client.post(
+                    "/api/users",
+                    json={"user": {"username": "u", "email": "u@x.io", "password": "p" * 8}},
+                )
+        for response in (read, write):
+            assert response.status_code == 503
+            assert response.headers["Retry-After"] == "1"
+            assert list(response.json()["errors"]) == ["body"]
+
+    async def test_an_exhausted_pool_is_503_within_the_pool_timeout(
+        self, database_url: str, tmp_path: Path
+    ) -> None:
+        settings = Settings(
+            environment="test",
+            var_dir=tmp_path,
+            jwt_secret=SecretStr("x" * 40),
+            database_url=database_url,
+            db_pool_size=1,
+            db_max_overflow=0,
+            db_pool_timeout_seconds=0.3,
+        )
+        app = create_app(settings)
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with (
+                httpx.AsyncClient(transport=transport, base_url="http://c") as client,
+                app.state.engine.connect(),  # the pool's only connection, held
+            ):
+                started = time.perf_counter()
+                response = await client.get("/api/tags")
+                elapsed = time.perf_counter() - started
+        assert response.status_code == 503
+        assert response.headers["Retry-After"] == "1"
+        assert elapsed < 3

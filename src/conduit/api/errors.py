@@ -10,10 +10,12 @@ import logging
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+import asyncpg
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import iter_route_contexts
+from sqlalchemy import exc as sa
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
@@ -109,6 +111,50 @@ def allowed_methods(request: Request) -> list[str]:
     return sorted(methods)
 
 
+# Seconds a client should wait before retrying while the database is unreachable.
+RETRY_AFTER_SECONDS = 1
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """Whether ``exc`` means "the database cannot be reached now", not "this request is bad".
+
+    Connecting raises the driver's own errors (refused, timed out, server starting or stopping);
+    a connection lost mid-query, or a pool with no free connection in time, raises SQLAlchemy's.
+    """
+    if isinstance(exc, sa.TimeoutError | ConnectionError | TimeoutError):
+        return True
+    if isinstance(exc, sa.DBAPIError):
+        return exc.connection_invalidated or isinstance(exc, sa.InterfaceError)
+    return isinstance(exc, _DRIVER_UNAVAILABLE)
+
+
+# asyncpg raises these itself, unwrapped, while connecting to a server that is starting up,
+# shutting down or gone.
+_DRIVER_UNAVAILABLE = (
+    asyncpg.exceptions.CannotConnectNowError,
+    asyncpg.exceptions.ConnectionDoesNotExistError,
+    asyncpg.exceptions.AdminShutdownError,
+    asyncpg.exceptions.CrashShutdownError,
+)
+
+
+async def _on_database_error(request: Request, exc: Exception) -> JsonResponse:
+    """503 with Retry-After while the database is unreachable; anything else is a bug (500).
+
+    Registered for these classes rather than `Exception` so the response is sent from inside
+    the middleware stack: the request log and metrics see the status the client got.
+    """
+    if not database_unavailable(exc):
+        return await _on_unexpected(request, exc)
+    logger.warning("database_unavailable", extra={"error": type(exc).__name__})
+    return error_response(
+        503,
+        "body",
+        "the service is temporarily unavailable; retry shortly",
+        {"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
+
+
 async def _on_unexpected(request: Request, exc: Exception) -> JsonResponse:
     # The traceback goes to the log, never to the client.
     logger.error(
@@ -129,6 +175,8 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(domain.ConduitError, _on_domain_error)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
+    for database_error in (sa.DBAPIError, sa.TimeoutError, OSError, *_DRIVER_UNAVAILABLE):
+        app.add_exception_handler(database_error, _on_database_error)
     app.add_exception_handler(Exception, _on_unexpected)
 
 

@@ -30,7 +30,10 @@ class Settings(BaseSettings):
     # Empty means "the embedded SQLite file under var_dir".
     database_url: str = ""
     db_pool_size: int = Field(default=10, ge=1, le=200)
+    db_max_overflow: int = Field(default=5, ge=0, le=200)
+    # How long a request waits for a free connection before it gets 503.
     db_pool_timeout_seconds: float = Field(default=5.0, gt=0)
+    db_connect_timeout_seconds: float = Field(default=3.0, gt=0)
 
     jwt_secret: SecretStr | None = None
     jwt_issuer: str = "conduit"

@@ -22,6 +22,7 @@ def create_engine(
     pool_timeout: float = 30.0,
     pool_recycle: int = 1_800,
     pool_pre_ping: bool = False,
+    connect_timeout: float = 5.0,
     echo: bool = False,
     application_name: str = "conduit",
 ) -> AsyncEngine:
@@ -32,7 +33,13 @@ def create_engine(
     """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        return _create_sqlite_engine(parsed, echo=echo, pool_size=pool_size)
+        return _create_sqlite_engine(
+            parsed,
+            echo=echo,
+            pool_size=pool_size,
+            max_overflow=max_overflow,
+            pool_timeout=pool_timeout,
+        )
     kwargs: dict[str, Any] = {
         "pool_size": pool_size,
         "max_overflow": max_overflow,
@@ -42,7 +49,11 @@ def create_engine(
         "echo": echo,
     }
     if parsed.get_driver_name() == "asyncpg":
-        kwargs["connect_args"] = {"server_settings": {"application_name": application_name}}
+        kwargs["connect_args"] = {
+            "server_settings": {"application_name": application_name},
+            # asyncpg waits 60 s by default; with the database down, requests must fail fast.
+            "timeout": connect_timeout,
+        }
     return _create_async_engine(parsed, **kwargs)
 
 
@@ -67,13 +78,21 @@ def _is_memory(url: URL) -> bool:
     return url.database in (None, "", ":memory:")
 
 
-def _create_sqlite_engine(url: URL, *, echo: bool, pool_size: int) -> AsyncEngine:
+def _create_sqlite_engine(
+    url: URL, *, echo: bool, pool_size: int, max_overflow: int, pool_timeout: float
+) -> AsyncEngine:
     ensure_sqlite_directory(url)
     if _is_memory(url):
         # One shared connection, otherwise every checkout sees a different empty database.
         engine = _create_async_engine(url, echo=echo, poolclass=StaticPool)
     else:
-        engine = _create_async_engine(url, echo=echo, pool_size=pool_size)
+        engine = _create_async_engine(
+            url,
+            echo=echo,
+            pool_size=pool_size,
+            max_overflow=max_overflow,
+            pool_timeout=pool_timeout,
+        )
     _install_sqlite_hooks(engine, wal=not _is_memory(url))
     return engine
 
