@@ -30,8 +30,13 @@ HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "tra
 JSON_MEDIA_TYPE = "application/json"
 SCHEMA_REF_PREFIX = "#/components/schemas/"
 SECURITY_SCHEME = "Token"
+# A role named in a security requirement (OpenAPI 3.1: `Token: [admin]`).
+ROLE_NAME = re.compile(r"[a-z][a-z0-9_-]*")
 
 SCALAR_TYPES = {"string": "str", "integer": "int", "number": "float", "boolean": "bool"}
+# What a route reads a scalar parameter as, where plain Python types would be too lax
+# (generated.fields); the interfaces keep the plain types.
+ROUTE_TYPES = {"int": "IntParam", "bool": "BoolParam"}
 # JSON Schema keyword -> FastAPI Path()/Query() keyword.
 PARAM_CONSTRAINTS = {
     "minLength": "min_length",
@@ -44,7 +49,12 @@ PARAM_CONSTRAINTS = {
 }
 UNSUPPORTED_FORMATS = ("date-time", "date", "time", "binary", "byte")
 # Names the generated route functions use for themselves.
-RESERVED_ARGUMENTS = {"impl", "self"}
+RESERVED_ARGUMENTS = {"impl", "self", "response", "response_headers"}
+# Arguments come path first, then query, then header parameters, each in contract order.
+PARAMETER_ORDER = {"path": 0, "query": 1, "header": 2}
+# OpenAPI says a header parameter with one of these names is ignored: the security scheme and the
+# media types describe them.
+IGNORED_HEADERS = {"accept", "authorization", "content-type"}
 
 
 class ContractError(Exception):
@@ -55,7 +65,7 @@ class ContractError(Exception):
 class Parameter:
     name: str  # as in the contract
     py_name: str  # snake_case argument name
-    location: str  # "path" or "query"
+    location: str  # "path", "query" or "header"
     annotation: str  # Python type of the argument, e.g. "int", "str | None", "ArticleSort"
     default: str | None  # Python expression, None when the argument is required
     fastapi_call: str  # e.g. 'Query(ge=1, le=100)'
@@ -67,8 +77,13 @@ class Parameter:
         return text if self.default is None else f"{text} = {self.default}"
 
     @property
+    def route_annotation(self) -> str:
+        scalar, optional, _ = self.annotation.partition(" | None")
+        return ROUTE_TYPES.get(scalar, scalar) + optional
+
+    @property
     def route_argument(self) -> str:
-        text = f"{self.py_name}: Annotated[{self.annotation}, {self.fastapi_call}]"
+        text = f"{self.py_name}: Annotated[{self.route_annotation}, {self.fastapi_call}]"
         return text if self.default is None else f"{text} = {self.default}"
 
 
@@ -84,6 +99,16 @@ class Body:
     @property
     def argument(self) -> str:
         return f"body: {self.annotation}" if self.required else f"body: {self.annotation} = None"
+
+
+@dataclass(frozen=True)
+class ResponseHeader:
+    """A header of an operation's success response, as the implementation sets it."""
+
+    name: str  # as in the contract, e.g. "ETag"
+    py_name: str  # field of the operation's <OperationId>ResponseHeaders class, e.g. "etag"
+    required: bool
+    description: str  # on one line
 
 
 @dataclass(frozen=True)
@@ -111,22 +136,38 @@ class Operation:
     success_description: str
     response_model: str | None  # None: the success response has no body (e.g. 204)
     error_responses: tuple[ErrorResponse, ...]
-    parameters: tuple[Parameter, ...]  # path parameters first, then query, contract order
+    parameters: tuple[Parameter, ...]  # path, then query, then header; contract order
     body: Body | None
+    response_headers: tuple[ResponseHeader, ...]  # of the success response
+    roles: tuple[str, ...] = ()  # the caller must have one of these roles (security requirement)
+
+    @property
+    def security_arguments(self) -> str:
+        """What follows the auth dependency in the route's `Security(...)`: the roles, as scopes."""
+        return f", scopes=[{', '.join(py(role) for role in self.roles)}]" if self.roles else ""
+
+    @property
+    def headers_class(self) -> str | None:
+        """The class the implementation fills with the success response's headers, if any."""
+        return f"{self.operation_id}ResponseHeaders" if self.response_headers else None
 
     @property
     def interface_arguments(self) -> list[str]:
         args = [p.interface_argument for p in self.parameters]
-        return args + ([self.body.argument] if self.body else [])
+        args += [self.body.argument] if self.body else []
+        return args + ([f"response_headers: {self.headers_class}"] if self.headers_class else [])
 
     @property
     def route_arguments(self) -> list[str]:
         args = [p.route_argument for p in self.parameters]
-        return args + ([self.body.argument] if self.body else [])
+        args += [self.body.argument] if self.body else []
+        # FastAPI's own Response parameter: headers set on it go out with the returned model.
+        return args + (["response: Response"] if self.headers_class and self.response_model else [])
 
     @property
     def call_arguments(self) -> list[str]:
         names = [p.py_name for p in self.parameters] + (["body"] if self.body else [])
+        names += ["response_headers"] if self.headers_class else []
         return [f"{name}={name}" for name in names]
 
     @property
@@ -151,6 +192,11 @@ class Contract:
     operations: tuple[Operation, ...]
     models: tuple[str, ...]  # names the routes import from generated.models
     interface_models: tuple[str, ...]  # names the interfaces import (no error models)
+
+    @property
+    def with_response_headers(self) -> tuple[Operation, ...]:
+        """The operations whose success response documents headers, in contract order."""
+        return tuple(op for op in self.operations if op.headers_class)
 
 
 class _Document:
@@ -219,14 +265,33 @@ def _security(raw_op: dict[str, Any], raw_doc: dict[str, Any], where: str) -> st
     for requirement in requirements:
         if requirement == {}:
             anonymous = True
-        elif set(requirement) != {SECURITY_SCHEME} or requirement[SECURITY_SCHEME]:
+        elif set(requirement) != {SECURITY_SCHEME}:
             raise ContractError(
                 f"{where}: security requirement {requirement!r} is not supported; use [], "
-                f"[{{{SECURITY_SCHEME}: []}}] or [{{{SECURITY_SCHEME}: []}}, {{}}]"
+                f"[{{{SECURITY_SCHEME}: []}}], [{{{SECURITY_SCHEME}: [<role>, ...]}}] or "
+                f"[{{{SECURITY_SCHEME}: []}}, {{}}]"
             )
     if anonymous and len(requirements) == 1:
         return "public"
     return "optional" if anonymous else "required"
+
+
+def _roles(raw_op: dict[str, Any], raw_doc: dict[str, Any], where: str) -> tuple[str, ...]:
+    """The roles a caller needs (OpenAPI 3.1 role names on a non-OAuth scheme), or ()."""
+    requirements = raw_op.get("security", raw_doc.get("security", []))
+    listed = [list(r.get(SECURITY_SCHEME) or []) for r in requirements if r]
+    if not any(listed):
+        return ()
+    roles = listed[0]
+    well_formed = all(isinstance(role, str) and ROLE_NAME.fullmatch(role) for role in roles)
+    if len(requirements) != 1 or not well_formed:
+        raise ContractError(
+            f"{where}: roles go in the only security requirement, as lower-case names: "
+            f"[{{{SECURITY_SCHEME}: [admin]}}]"
+        )
+    if len(set(roles)) != len(roles):
+        raise ContractError(f"{where}: a role is listed twice")
+    return tuple(roles)
 
 
 def py(value: Any) -> str:
@@ -243,16 +308,26 @@ def docstring(text: str) -> str:
     return text.replace("\\", "\\\\").replace('"""', '\\"\\"\\"').strip()
 
 
+def header_name(name: str) -> str:
+    """The Python name of a header: `Idempotency-Key` -> `idempotency_key`, `ETag` -> `etag`."""
+    return re.sub(r"[^0-9A-Za-z]+", "_", name).strip("_").lower()
+
+
 def _parameter(doc: _Document, raw: Any, where: str, models: set[str]) -> Parameter:
     param = doc.resolve(raw, where)
     name = param.get("name")
     location = param.get("in")
     where = f"{where} parameter {name!r}"
-    if location not in ("path", "query"):
+    if location not in PARAMETER_ORDER:
         raise ContractError(f"{where}: parameters in {location!r} are not supported")
     if "schema" not in param or "content" in param:
         raise ContractError(f"{where}: give the parameter a `schema`")
-    py_name = snakecase(name)
+    if location == "header":
+        if str(name).lower() in IGNORED_HEADERS:
+            raise ContractError(f"{where}: OpenAPI ignores a header parameter with this name")
+        if _types(doc.resolve(param["schema"], where)) != ["string"]:
+            raise ContractError(f"{where}: header parameters must be strings")
+    py_name = header_name(name) if location == "header" else snakecase(name)
     if not py_name.isidentifier() or keyword.iskeyword(py_name) or py_name in RESERVED_ARGUMENTS:
         raise ContractError(f"{where}: {py_name!r} cannot be used as an argument name")
     required = bool(param.get("required")) or location == "path"
@@ -282,7 +357,7 @@ def _parameter(doc: _Document, raw: Any, where: str, models: set[str]) -> Parame
             if json_key in schema:
                 kwargs.append(f"{fastapi_key}={py(schema[json_key])}")
         default = py(schema["default"]) if "default" in schema else None
-    if name != py_name:
+    if name != py_name or location == "header":  # Header() would turn `_` into `-` itself
         kwargs.insert(0, f"alias={py(name)}")
     if required:
         default = None
@@ -303,6 +378,34 @@ def _body(doc: _Document, raw_op: dict[str, Any], where: str, models: set[str]) 
     model = doc.schema_name(media["schema"], f"{where} requestBody")
     models.add(model)
     return Body(model=model, required=bool(request_body.get("required")))
+
+
+def _response_headers(
+    doc: _Document, raw_op: dict[str, Any], status_code: int, where: str
+) -> tuple[ResponseHeader, ...]:
+    """The headers the success response documents; those of errors are the handlers' business."""
+    responses = raw_op.get("responses") or {}
+    success = next(r for s, r in responses.items() if str(s) == str(status_code))
+    where = f"{where} response {status_code}"
+    headers: list[ResponseHeader] = []
+    for name, raw_header in (doc.resolve(success, where).get("headers") or {}).items():
+        header_where = f"{where} header {name!r}"
+        header = doc.resolve(raw_header, header_where)
+        py_name = header_name(str(name))
+        if str(name).lower() == "content-type":
+            raise ContractError(f"{header_where}: OpenAPI ignores a Content-Type response header")
+        if "schema" not in header or _types(doc.resolve(header["schema"], header_where)) != [
+            "string"
+        ]:
+            raise ContractError(f"{header_where}: response headers need a string `schema`")
+        if not py_name.isidentifier() or keyword.iskeyword(py_name):
+            raise ContractError(f"{header_where}: {py_name!r} cannot be a Python name")
+        if py_name in {h.py_name for h in headers}:
+            raise ContractError(f"{header_where}: two headers would be named {py_name!r}")
+        description = " ".join(str(header.get("description") or "").split())
+        required = bool(header.get("required"))
+        headers.append(ResponseHeader(str(name), py_name, required, description))
+    return tuple(headers)
 
 
 def _responses(
@@ -366,7 +469,7 @@ def build_contract(raw_doc: dict[str, Any]) -> Contract:
                 param = doc.resolve(raw_param, where)
                 by_key[(param.get("in"), param.get("name"))] = raw_param  # operation level wins
             params = [_parameter(doc, p, where, models) for p in by_key.values()]
-            params.sort(key=lambda p: 0 if p.location == "path" else 1)  # stable: contract order
+            params.sort(key=lambda p: PARAMETER_ORDER[p.location])  # stable: contract order
             path_names = set(re.findall(r"{([^}]+)}", path))
             if path_names != {p.name for p in params if p.location == "path"}:
                 raise ContractError(f"{where}: path parameters do not match the path template")
@@ -390,8 +493,13 @@ def build_contract(raw_doc: dict[str, Any]) -> Contract:
                     error_responses=errors,
                     parameters=tuple(params),
                     body=_body(doc, raw_op, where, models),
+                    response_headers=_response_headers(doc, raw_op, status_code, where),
+                    roles=_roles(raw_op, raw_doc, where),
                 )
             )
+            headers_class = operations[-1].headers_class
+            if headers_class in (raw_doc.get("components") or {}).get("schemas", {}):
+                raise ContractError(f"{where}: {headers_class} is also a schema name")
 
     declared = list(raw_doc.get("tags") or [])
     tag_names = [str(t["name"]) for t in declared]

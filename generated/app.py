@@ -10,6 +10,7 @@ from collections.abc import Callable
 from fastapi import FastAPI
 
 from .interfaces import (
+    AdminApi,
     ArticlesApi,
     CommentsApi,
     FavoritesApi,
@@ -36,6 +37,7 @@ _INTERFACES: tuple[tuple[str, type, tuple[tuple[str, str], ...]], ...] = (
             ("CreateUser", "create_user"),
             ("GetCurrentUser", "get_current_user"),
             ("UpdateCurrentUser", "update_current_user"),
+            ("Logout", "logout"),
         ),
     ),
     (
@@ -80,6 +82,16 @@ _INTERFACES: tuple[tuple[str, type, tuple[tuple[str, str], ...]], ...] = (
         "tags",
         TagsApi,
         (("GetTags", "get_tags"),),
+    ),
+    (
+        "admin",
+        AdminApi,
+        (
+            ("ListUsers", "list_users"),
+            ("SetUserRole", "set_user_role"),
+            ("BanUser", "ban_user"),
+            ("UnbanUser", "unban_user"),
+        ),
     ),
 )
 

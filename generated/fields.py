@@ -3,10 +3,19 @@
 
 """Field types and validators shared by the generated models. Do not edit: see codegen/."""
 
+import re
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from pydantic import AwareDatetime, PlainSerializer, ValidationInfo
+from pydantic import (
+    AwareDatetime,
+    BeforeValidator,
+    PlainSerializer,
+    StrictBool,
+    StrictInt,
+    ValidationInfo,
+)
+from pydantic_core import PydanticCustomError
 
 
 def format_timestamp(value: datetime) -> str:
@@ -26,3 +35,47 @@ def reject_null(value: Any, info: ValidationInfo) -> Any:
     if value is None:
         raise ValueError(f"{info.field_name} may not be null")
     return value
+
+
+_INTEGER_TEXT = re.compile(r"[+-]?[0-9]+")
+
+
+def parse_integer_text(value: Any) -> Any:
+    """Read an integer path or query parameter as JSON Schema's `integer` is written in a URL.
+
+    Pydantic's lax mode would also take `1.0`, `1_000` and ` 1`, which the contract calls invalid.
+    """
+    if isinstance(value, str):
+        if _INTEGER_TEXT.fullmatch(value) is None:
+            raise PydanticCustomError(
+                "int_parsing",
+                "Input should be a valid integer, unable to parse string as an integer",
+            )
+        try:
+            return int(value)
+        except ValueError:  # longer than Python converts (sys.get_int_max_str_digits)
+            raise PydanticCustomError(
+                "int_parsing_size",
+                "Unable to parse input string as an integer, exceeded maximum size",
+            ) from None
+    return value
+
+
+IntParam = Annotated[StrictInt, BeforeValidator(parse_integer_text)]
+"""Every integer path or query parameter of the contract: ASCII digits with an optional sign."""
+
+
+def parse_boolean_text(value: Any) -> Any:
+    """Read a boolean query parameter as JSON Schema's `boolean` is written in a URL.
+
+    Pydantic's lax mode would also take `1`, `yes`, `on` and `t`, which the contract calls invalid.
+    """
+    if isinstance(value, str):
+        if value in ("true", "false"):
+            return value == "true"
+        raise PydanticCustomError("bool_parsing", "Input should be `true` or `false`")
+    return value
+
+
+BoolParam = Annotated[StrictBool, BeforeValidator(parse_boolean_text)]
+"""Every boolean query parameter of the contract: `true` or `false`."""

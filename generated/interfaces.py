@@ -4,7 +4,9 @@
 """Service interfaces of Conduit API: one abstract class per tag, one coroutine per operation.
 
 Hand-written code subclasses each interface and implements every method; `include_contract`
-refuses to start otherwise. Do not edit: see codegen/.
+refuses to start otherwise. An operation whose success response documents headers also gets a
+`<OperationId>ResponseHeaders` argument: the implementation sets its fields, the route sends them.
+Do not edit: see codegen/.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 
 from .models import (
+    AdminUserResponse,
+    AdminUsersResponse,
     ArticleSort,
     LoginUserRequest,
     MultipleArticlesResponse,
@@ -20,12 +24,15 @@ from .models import (
     NewCommentRequest,
     NewUserRequest,
     ProfileResponse,
+    Role,
+    RoleChangeRequest,
     SingleArticleResponse,
     SingleCommentResponse,
     TagsResponse,
     UpdateArticleRequest,
     UpdateUserRequest,
     UserResponse,
+    UserSort,
 )
 
 __all__ = [
@@ -35,6 +42,7 @@ __all__ = [
     "CommentsApi",
     "FavoritesApi",
     "TagsApi",
+    "AdminApi",
 ]
 
 
@@ -56,6 +64,10 @@ class UsersApi(ABC):
     @abstractmethod
     async def update_current_user(self, *, body: UpdateUserRequest) -> UserResponse:
         """Update the current user"""
+
+    @abstractmethod
+    async def logout(self) -> None:
+        """Log out everywhere"""
 
 
 class ProfilesApi(ABC):
@@ -155,3 +167,33 @@ class TagsApi(ABC):
     @abstractmethod
     async def get_tags(self) -> TagsResponse:
         """List the tags in use"""
+
+
+class AdminApi(ABC):
+    """User administration: the list of accounts, roles and bans. Admins only."""
+
+    @abstractmethod
+    async def list_users(
+        self,
+        *,
+        role: Role | None = None,
+        banned: bool | None = None,
+        sort: UserSort = UserSort("-createdAt"),
+        limit: int = 20,
+        offset: int = 0,
+    ) -> AdminUsersResponse:
+        """List users"""
+
+    @abstractmethod
+    async def set_user_role(
+        self, *, username: str, body: RoleChangeRequest
+    ) -> AdminUserResponse:
+        """Set a user's role"""
+
+    @abstractmethod
+    async def ban_user(self, *, username: str) -> AdminUserResponse:
+        """Ban a user"""
+
+    @abstractmethod
+    async def unban_user(self, *, username: str) -> AdminUserResponse:
+        """Lift a user's ban"""

@@ -22,6 +22,7 @@ OPERATION_IDS: Final[tuple[str, ...]] = (
     "CreateUser",
     "GetCurrentUser",
     "UpdateCurrentUser",
+    "Logout",
     "GetProfileByUsername",
     "FollowUserByUsername",
     "UnfollowUserByUsername",
@@ -37,6 +38,10 @@ OPERATION_IDS: Final[tuple[str, ...]] = (
     "CreateArticleFavorite",
     "DeleteArticleFavorite",
     "GetTags",
+    "ListUsers",
+    "SetUserRole",
+    "BanUser",
+    "UnbanUser",
 )
 
 OPERATIONS: Final[Mapping[str, OperationInfo]] = MappingProxyType(
@@ -47,6 +52,7 @@ OPERATIONS: Final[Mapping[str, OperationInfo]] = MappingProxyType(
         "UpdateCurrentUser": OperationInfo(
             "PUT", "/user", "Users", "update_current_user"
         ),
+        "Logout": OperationInfo("POST", "/user/logout", "Users", "logout"),
         "GetProfileByUsername": OperationInfo(
             "GET", "/profiles/{username}", "Profiles", "get_profile_by_username"
         ),
@@ -97,6 +103,16 @@ OPERATIONS: Final[Mapping[str, OperationInfo]] = MappingProxyType(
             "delete_article_favorite",
         ),
         "GetTags": OperationInfo("GET", "/tags", "Tags", "get_tags"),
+        "ListUsers": OperationInfo("GET", "/admin/users", "Admin", "list_users"),
+        "SetUserRole": OperationInfo(
+            "PUT", "/admin/users/{username}/role", "Admin", "set_user_role"
+        ),
+        "BanUser": OperationInfo(
+            "POST", "/admin/users/{username}/ban", "Admin", "ban_user"
+        ),
+        "UnbanUser": OperationInfo(
+            "DELETE", "/admin/users/{username}/ban", "Admin", "unban_user"
+        ),
     }
 )
 
@@ -106,6 +122,7 @@ SECURITY: Final[Mapping[str, Security]] = MappingProxyType(
         "CreateUser": "public",
         "GetCurrentUser": "required",
         "UpdateCurrentUser": "required",
+        "Logout": "required",
         "GetProfileByUsername": "optional",
         "FollowUserByUsername": "required",
         "UnfollowUserByUsername": "required",
@@ -121,8 +138,22 @@ SECURITY: Final[Mapping[str, Security]] = MappingProxyType(
         "CreateArticleFavorite": "required",
         "DeleteArticleFavorite": "required",
         "GetTags": "public",
+        "ListUsers": "required",
+        "SetUserRole": "required",
+        "BanUser": "required",
+        "UnbanUser": "required",
     }
 )
+
+ROLES: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
+    {
+        "ListUsers": ("admin",),
+        "SetUserRole": ("admin",),
+        "BanUser": ("admin",),
+        "UnbanUser": ("admin",),
+    }
+)
+"""operationId -> the roles it is reserved to (`Token: [admin]`), for those reserved to roles."""
 
 STATUS_CODES: Final[Mapping[str, tuple[int, tuple[str, ...]]]] = MappingProxyType(
     {
@@ -130,6 +161,7 @@ STATUS_CODES: Final[Mapping[str, tuple[int, tuple[str, ...]]]] = MappingProxyTyp
             200,
             (
                 "401",
+                "403",
                 "413",
                 "422",
                 "500",
@@ -155,9 +187,18 @@ STATUS_CODES: Final[Mapping[str, tuple[int, tuple[str, ...]]]] = MappingProxyTyp
             200,
             (
                 "401",
+                "403",
                 "409",
                 "413",
                 "422",
+                "500",
+            ),
+        ),
+        "Logout": (
+            204,
+            (
+                "401",
+                "403",
                 "500",
             ),
         ),
@@ -184,6 +225,7 @@ STATUS_CODES: Final[Mapping[str, tuple[int, tuple[str, ...]]]] = MappingProxyTyp
             200,
             (
                 "401",
+                "403",
                 "404",
                 "422",
                 "500",
@@ -209,6 +251,7 @@ STATUS_CODES: Final[Mapping[str, tuple[int, tuple[str, ...]]]] = MappingProxyTyp
             201,
             (
                 "401",
+                "403",
                 "413",
                 "422",
                 "500",
@@ -257,6 +300,7 @@ STATUS_CODES: Final[Mapping[str, tuple[int, tuple[str, ...]]]] = MappingProxyTyp
             200,
             (
                 "401",
+                "403",
                 "404",
                 "413",
                 "422",
@@ -277,6 +321,7 @@ STATUS_CODES: Final[Mapping[str, tuple[int, tuple[str, ...]]]] = MappingProxyTyp
             200,
             (
                 "401",
+                "403",
                 "404",
                 "422",
                 "500",
@@ -286,12 +331,53 @@ STATUS_CODES: Final[Mapping[str, tuple[int, tuple[str, ...]]]] = MappingProxyTyp
             200,
             (
                 "401",
+                "403",
                 "404",
                 "422",
                 "500",
             ),
         ),
         "GetTags": (200, ("500",)),
+        "ListUsers": (
+            200,
+            (
+                "401",
+                "403",
+                "422",
+                "500",
+            ),
+        ),
+        "SetUserRole": (
+            200,
+            (
+                "401",
+                "403",
+                "404",
+                "413",
+                "422",
+                "500",
+            ),
+        ),
+        "BanUser": (
+            200,
+            (
+                "401",
+                "403",
+                "404",
+                "422",
+                "500",
+            ),
+        ),
+        "UnbanUser": (
+            200,
+            (
+                "401",
+                "403",
+                "404",
+                "422",
+                "500",
+            ),
+        ),
     }
 )
 """operationId -> (success status, the other documented statuses)."""

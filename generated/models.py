@@ -9,7 +9,6 @@ from typing import Annotated, Any
 from pydantic import (
     BaseModel,
     ConfigDict,
-    EmailStr,
     Field,
     StrictBool,
     StrictInt,
@@ -39,7 +38,14 @@ Username = TypeAliasType(
 Email = TypeAliasType(
     "Email",
     Annotated[
-        EmailStr, Field(examples=['jake@jake.jake'], max_length=254, min_length=3)
+        StrictStr,
+        Field(
+            description="An address as a browser's `<input type=email>` accepts it; compared lower-cased.",
+            examples=['jake@jake.jake'],
+            max_length=254,
+            min_length=3,
+            pattern="^[a-zA-Z0-9.!#$%&'*+/=?^_`{|}~-]+@[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(?:\\.[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$",
+        ),
     ],
 )
 
@@ -61,7 +67,13 @@ Password = TypeAliasType(
 Bio = TypeAliasType(
     "Bio",
     Annotated[
-        StrictStr | None, Field(examples=['I work at statefarm'], max_length=1000)
+        StrictStr | None,
+        Field(
+            description='Any text without NUL (U+0000), which PostgreSQL cannot store.',
+            examples=['I work at statefarm'],
+            max_length=1000,
+            pattern='^[^\\x00]*$',
+        ),
     ],
 )
 
@@ -71,10 +83,10 @@ Image = TypeAliasType(
     Annotated[
         StrictStr | None,
         Field(
-            description="An http(s) URL of the user's picture; an empty string or null clears it.",
+            description="An http(s) URL of the user's picture, without whitespace or NUL; an empty string or null clears it.",
             examples=['https://i.stack.imgur.com/xHWG8.jpg'],
             max_length=2048,
-            pattern='^(https?://[^\\s]+)?$',
+            pattern='^(?:https?://[^\\x00\\t-\\r\\x1c- \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]+)?$',
         ),
     ],
 )
@@ -85,11 +97,11 @@ TagName = TypeAliasType(
     Annotated[
         StrictStr,
         Field(
-            description='No commas, no leading or trailing spaces.',
+            description="No commas, no NUL, no leading or trailing whitespace (whitespace is what Python's `str.isspace` calls so: Unicode White_Space and U+001C..U+001F).",
             examples=['dragons'],
             max_length=64,
             min_length=1,
-            pattern='^[^\\s,](?:[^,]*[^\\s,])?$',
+            pattern='^[^\\x00,\\t-\\r\\x1c- \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000](?:[^\\x00,]*[^\\x00,\\t-\\r\\x1c- \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000])?$',
         ),
     ],
 )
@@ -106,10 +118,11 @@ ArticleTitle = TypeAliasType(
     Annotated[
         StrictStr,
         Field(
+            description='Text with at least one character that is not whitespace, and no NUL.',
             examples=['How to train your dragon'],
             max_length=255,
             min_length=1,
-            pattern='\\S',
+            pattern='^[\\t-\\r\\x1c- \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]*[^\\x00\\t-\\r\\x1c- \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\\x00]*$',
         ),
     ],
 )
@@ -120,7 +133,11 @@ ArticleDescription = TypeAliasType(
     Annotated[
         StrictStr,
         Field(
-            examples=['Ever wonder how?'], max_length=1000, min_length=1, pattern='\\S'
+            description='Text with at least one character that is not whitespace, and no NUL.',
+            examples=['Ever wonder how?'],
+            max_length=1000,
+            min_length=1,
+            pattern='^[\\t-\\r\\x1c- \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]*[^\\x00\\t-\\r\\x1c- \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\\x00]*$',
         ),
     ],
 )
@@ -131,10 +148,11 @@ ArticleBody = TypeAliasType(
     Annotated[
         StrictStr,
         Field(
+            description='Text with at least one character that is not whitespace, and no NUL.',
             examples=['You have to believe'],
-            max_length=100000,
+            max_length=65536,
             min_length=1,
-            pattern='\\S',
+            pattern='^[\\t-\\r\\x1c- \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]*[^\\x00\\t-\\r\\x1c- \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\\x00]*$',
         ),
     ],
 )
@@ -145,10 +163,11 @@ CommentBody = TypeAliasType(
     Annotated[
         StrictStr,
         Field(
+            description='Text with at least one character that is not whitespace, and no NUL.',
             examples=['It takes a Jacobian'],
             max_length=10000,
             min_length=1,
-            pattern='\\S',
+            pattern='^[\\t-\\r\\x1c- \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]*[^\\x00\\t-\\r\\x1c- \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\\x00]*$',
         ),
     ],
 )
@@ -166,6 +185,56 @@ class ArticleSort(StrEnum):
     FAVORITES_COUNT = 'favoritesCount'
     TITLE = 'title'
     TITLE_DESC = '-title'
+
+
+class Role(StrEnum):
+    USER = 'user'
+    MODERATOR = 'moderator'
+    ADMIN = 'admin'
+
+
+class UserSort(StrEnum):
+    CREATED_AT_DESC = '-createdAt'
+    CREATED_AT = 'createdAt'
+    USERNAME = 'username'
+    USERNAME_DESC = '-username'
+
+
+class AdminUser(BaseModel):
+    username: Annotated[StrictStr, Field(max_length=32)]
+    email: Annotated[StrictStr, Field(max_length=254)]
+    role: Role
+    banned: StrictBool
+    bannedAt: Annotated[
+        UtcTimestamp | None,
+        Field(
+            description='When the current ban started; null when the account is not banned.'
+        ),
+    ]
+    createdAt: UtcTimestamp
+
+
+class AdminUserResponse(BaseModel):
+    user: AdminUser
+
+
+class AdminUsersResponse(BaseModel):
+    users: Annotated[list[AdminUser], Field(max_length=100)]
+    usersCount: Annotated[StrictInt, Field(ge=0)]
+
+
+class RoleChange(BaseModel):
+    model_config = ConfigDict(
+        extra='forbid',
+    )
+    role: Role
+
+
+class RoleChangeRequest(BaseModel):
+    model_config = ConfigDict(
+        extra='forbid',
+    )
+    user: RoleChange
 
 
 class LoginUser(BaseModel):
@@ -200,11 +269,12 @@ class NewUserRequest(BaseModel):
 
 
 class User(BaseModel):
-    email: Annotated[EmailStr, Field(max_length=254)]
+    email: Annotated[StrictStr, Field(max_length=254)]
     token: Annotated[StrictStr, Field(max_length=4096)]
     username: Annotated[StrictStr, Field(max_length=32)]
     bio: Annotated[StrictStr | None, Field(max_length=1000)]
     image: Annotated[StrictStr | None, Field(max_length=2048)]
+    role: Role
 
 
 class UserResponse(BaseModel):
@@ -252,7 +322,7 @@ class Article(BaseModel):
     slug: Annotated[StrictStr, Field(max_length=255)]
     title: Annotated[StrictStr, Field(max_length=255)]
     description: Annotated[StrictStr, Field(max_length=1000)]
-    body: Annotated[StrictStr, Field(max_length=100000)]
+    body: Annotated[StrictStr, Field(max_length=65536)]
     tagList: Annotated[list[TagListItem], Field(max_length=10)]
     createdAt: UtcTimestamp
     updatedAt: UtcTimestamp

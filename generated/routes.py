@@ -14,9 +14,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, TypeAlias, TypeVar
 
-from fastapi import APIRouter, Depends, Path, Query, Response, Security
+from fastapi import APIRouter, Depends, Header, Path, Query, Response, Security
 
+from .fields import BoolParam, IntParam
 from .interfaces import (
+    AdminApi,
     ArticlesApi,
     CommentsApi,
     FavoritesApi,
@@ -25,6 +27,8 @@ from .interfaces import (
     UsersApi,
 )
 from .models import (
+    AdminUserResponse,
+    AdminUsersResponse,
     ArticleSort,
     GenericErrorModel,
     LoginUserRequest,
@@ -34,12 +38,15 @@ from .models import (
     NewCommentRequest,
     NewUserRequest,
     ProfileResponse,
+    Role,
+    RoleChangeRequest,
     SingleArticleResponse,
     SingleCommentResponse,
     TagsResponse,
     UpdateArticleRequest,
     UpdateUserRequest,
     UserResponse,
+    UserSort,
 )
 
 __all__ = ["AuthDependencies", "Provider", "Providers", "build_router"]
@@ -60,6 +67,7 @@ class Providers:
     comments: Provider[CommentsApi]
     favorites: Provider[FavoritesApi]
     tags: Provider[TagsApi]
+    admin: Provider[AdminApi]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -67,7 +75,9 @@ class AuthDependencies:
     """The `Token` security scheme as FastAPI dependencies; both answer 401 themselves.
 
     `required` rejects a request without a valid token; `optional` lets an anonymous request
-    through but still rejects a token that is present and invalid.
+    through but still rejects a token that is present and invalid. Where the contract reserves an
+    operation to roles (`Token: [admin]`), `required` gets them as its `SecurityScopes` and
+    answers 403 to a caller without one of them.
     """
 
     required: Callable[..., Any]
@@ -82,7 +92,7 @@ def build_router(providers: Providers, auth: AuthDependencies) -> APIRouter:
         "/users/login",
         operation_id="Login",
         summary="Log in an existing user",
-        description="Returns the user with a fresh token. An unknown email and a wrong password get the same\n401 answer, so the endpoint cannot be used to discover accounts.",
+        description="Returns the user with a fresh token. An unknown email and a wrong password get the same\n401 answer, so the endpoint cannot be used to discover accounts. A banned account gets\n403, and only with the right password.",
         tags=["Users"],
         status_code=200,
         response_model=UserResponse,
@@ -91,6 +101,10 @@ def build_router(providers: Providers, auth: AuthDependencies) -> APIRouter:
             401: {
                 "model": GenericErrorModel,
                 "description": "The email or the password is wrong (the same answer for both).",
+            },
+            403: {
+                "model": GenericErrorModel,
+                "description": "The account is banned; it may read as anonymous, but not write or log in.",
             },
             413: {
                 "model": GenericErrorModel,
@@ -160,7 +174,7 @@ def build_router(providers: Providers, auth: AuthDependencies) -> APIRouter:
         responses={
             401: {
                 "model": GenericErrorModel,
-                "description": "The token is missing, malformed, expired or invalid.",
+                "description": "The token is missing, malformed, expired, revoked or otherwise invalid.",
             },
             500: {
                 "model": GenericErrorModel,
@@ -179,7 +193,7 @@ def build_router(providers: Providers, auth: AuthDependencies) -> APIRouter:
         "/user",
         operation_id="UpdateCurrentUser",
         summary="Update the current user",
-        description="Changes only the fields sent. `bio` and `image` may be set to null to clear them. A new\npassword is hashed before it is stored.",
+        description="Changes only the fields sent. `bio` and `image` may be set to null to clear them. A new\npassword is hashed before it is stored, and revokes every token issued before it: the\ntoken in the response is a fresh one.",
         tags=["Users"],
         status_code=200,
         response_model=UserResponse,
@@ -187,7 +201,11 @@ def build_router(providers: Providers, auth: AuthDependencies) -> APIRouter:
         responses={
             401: {
                 "model": GenericErrorModel,
-                "description": "The token is missing, malformed, expired or invalid.",
+                "description": "The token is missing, malformed, expired, revoked or otherwise invalid.",
+            },
+            403: {
+                "model": GenericErrorModel,
+                "description": "The account is banned; it may read as anonymous, but not write or log in.",
             },
             409: {
                 "model": GenericErrorModel,
@@ -215,6 +233,39 @@ def build_router(providers: Providers, auth: AuthDependencies) -> APIRouter:
     ) -> UserResponse:
         return await impl.update_current_user(body=body)
 
+    @router.post(
+        "/user/logout",
+        operation_id="Logout",
+        summary="Log out everywhere",
+        description="Revokes every token of the current user issued until now, the one sent included: they all\nget 401 from now on. Logging in again gives a new token.",
+        tags=["Users"],
+        status_code=204,
+        response_model=None,
+        response_class=Response,
+        response_description="Every token of the user issued until now is revoked.",
+        responses={
+            401: {
+                "model": GenericErrorModel,
+                "description": "The token is missing, malformed, expired, revoked or otherwise invalid.",
+            },
+            403: {
+                "model": GenericErrorModel,
+                "description": "The account is banned; it may read as anonymous, but not write or log in.",
+            },
+            500: {
+                "model": GenericErrorModel,
+                "description": "An unexpected error; the server logged it.",
+            },
+        },
+        dependencies=[Security(auth.required)],
+    )
+    async def logout(
+        *,
+        impl: Annotated[UsersApi, Depends(providers.users)],
+    ) -> Response:
+        await impl.logout()
+        return Response(status_code=204)
+
     @router.get(
         "/profiles/{username}",
         operation_id="GetProfileByUsername",
@@ -227,7 +278,7 @@ def build_router(providers: Providers, auth: AuthDependencies) -> APIRouter:
         responses={
             401: {
                 "model": GenericErrorModel,
-                "description": "The token is missing, malformed, expired or invalid.",
+                "description": "The token is missing, malformed, expired, revoked or otherwise invalid.",
             },
             404: {
                 "model": GenericErrorModel,
@@ -265,11 +316,11 @@ def build_router(providers: Providers, auth: AuthDependencies) -> APIRouter:
         responses={
             401: {
                 "model": GenericErrorModel,
-                "description": "The token is missing, malformed, expired or invalid.",
+                "description": "The token is missing, malformed, expired, revoked or otherwise invalid.",
             },
             403: {
                 "model": GenericErrorModel,
-                "description": "The current user may not change this resource.",
+                "description": "The current user may not do this (the operation says who may), or is banned.",
             },
             404: {
                 "model": GenericErrorModel,
@@ -307,7 +358,11 @@ def build_router(providers: Providers, auth: AuthDependencies) -> APIRouter:
         responses={
             401: {
                 "model": GenericErrorModel,
-                "description": "The token is missing, malformed, expired or invalid.",
+                "description": "The token is missing, malformed, expired, revoked or otherwise invalid.",
+            },
+            403: {
+                "model": GenericErrorModel,
+                "description": "The account is banned; it may read as anonymous, but not write or log in.",
             },
             404: {
                 "model": GenericErrorModel,
@@ -345,7 +400,7 @@ def build_router(providers: Providers, auth: AuthDependencies) -> APIRouter:
         responses={
             401: {
                 "model": GenericErrorModel,
-                "description": "The token is missing, malformed, expired or invalid.",
+                "description": "The token is missing, malformed, expired, revoked or otherwise invalid.",
             },
             422: {
                 "model": GenericErrorModel,
@@ -361,8 +416,8 @@ def build_router(providers: Providers, auth: AuthDependencies) -> APIRouter:
     async def get_articles_feed(
         *,
         sort: Annotated[ArticleSort, Query()] = ArticleSort("-createdAt"),
-        limit: Annotated[int, Query(ge=1, le=100)] = 20,
-        offset: Annotated[int, Query(ge=0, le=1000000)] = 0,
+        limit: Annotated[IntParam, Query(ge=1, le=100)] = 20,
+        offset: Annotated[IntParam, Query(ge=0, le=1000000)] = 0,
         impl: Annotated[ArticlesApi, Depends(providers.articles)],
     ) -> MultipleArticlesResponse:
         return await impl.get_articles_feed(sort=sort, limit=limit, offset=offset)
@@ -379,7 +434,7 @@ def build_router(providers: Providers, auth: AuthDependencies) -> APIRouter:
         responses={
             401: {
                 "model": GenericErrorModel,
-                "description": "The token is missing, malformed, expired or invalid.",
+                "description": "The token is missing, malformed, expired, revoked or otherwise invalid.",
             },
             422: {
                 "model": GenericErrorModel,
@@ -396,7 +451,11 @@ def build_router(providers: Providers, auth: AuthDependencies) -> APIRouter:
         *,
         tag: Annotated[
             str | None,
-            Query(min_length=1, max_length=64, pattern="^[^\\s,](?:[^,]*[^\\s,])?$"),
+            Query(
+                min_length=1,
+                max_length=64,
+                pattern="^[^\\x00,\\t-\\r\\x1c- \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000](?:[^\\x00,]*[^\\x00,\\t-\\r\\x1c- \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000])?$",
+            ),
         ] = None,
         author: Annotated[
             str | None, Query(min_length=1, max_length=32, pattern="^[A-Za-z0-9_-]+$")
@@ -405,8 +464,8 @@ def build_router(providers: Providers, auth: AuthDependencies) -> APIRouter:
             str | None, Query(min_length=1, max_length=32, pattern="^[A-Za-z0-9_-]+$")
         ] = None,
         sort: Annotated[ArticleSort, Query()] = ArticleSort("-createdAt"),
-        limit: Annotated[int, Query(ge=1, le=100)] = 20,
-        offset: Annotated[int, Query(ge=0, le=1000000)] = 0,
+        limit: Annotated[IntParam, Query(ge=1, le=100)] = 20,
+        offset: Annotated[IntParam, Query(ge=0, le=1000000)] = 0,
         impl: Annotated[ArticlesApi, Depends(providers.articles)],
     ) -> MultipleArticlesResponse:
         return await impl.get_articles(
@@ -430,7 +489,11 @@ def build_router(providers: Providers, auth: AuthDependencies) -> APIRouter:
         responses={
             401: {
                 "model": GenericErrorModel,
-                "description": "The token is missing, malformed, expired or invalid.",
+                "description": "The token is missing, malformed, expired, revoked or otherwise invalid.",
+            },
+            403: {
+                "model": GenericErrorModel,
+                "description": "The account is banned; it may read as anonymous, but not write or log in.",
             },
             413: {
                 "model": GenericErrorModel,
@@ -465,7 +528,7 @@ def build_router(providers: Providers, auth: AuthDependencies) -> APIRouter:
         responses={
             401: {
                 "model": GenericErrorModel,
-                "description": "The token is missing, malformed, expired or invalid.",
+                "description": "The token is missing, malformed, expired, revoked or otherwise invalid.",
             },
             404: {
                 "model": GenericErrorModel,
@@ -496,7 +559,7 @@ def build_router(providers: Providers, auth: AuthDependencies) -> APIRouter:
         "/articles/{slug}",
         operation_id="UpdateArticle",
         summary="Update an article",
-        description="Only the author may update an article. A new title gives the article a new slug.",
+        description="Only the author may update an article. A new title gives the article a new slug; the old\nslug keeps leading to the article, so links to it do not break.",
         tags=["Articles"],
         status_code=200,
         response_model=SingleArticleResponse,
@@ -504,11 +567,11 @@ def build_router(providers: Providers, auth: AuthDependencies) -> APIRouter:
         responses={
             401: {
                 "model": GenericErrorModel,
-                "description": "The token is missing, malformed, expired or invalid.",
+                "description": "The token is missing, malformed, expired, revoked or otherwise invalid.",
             },
             403: {
                 "model": GenericErrorModel,
-                "description": "The current user may not change this resource.",
+                "description": "The current user may not do this (the operation says who may), or is banned.",
             },
             404: {
                 "model": GenericErrorModel,
@@ -544,7 +607,7 @@ def build_router(providers: Providers, auth: AuthDependencies) -> APIRouter:
         "/articles/{slug}",
         operation_id="DeleteArticle",
         summary="Delete an article",
-        description="Only the author may delete an article. Its comments, favorites and tag links go with it.",
+        description="The author, a moderator or an admin may delete an article. Its comments, favorites and tag\nlinks go with it.",
         tags=["Articles"],
         status_code=204,
         response_model=None,
@@ -553,11 +616,11 @@ def build_router(providers: Providers, auth: AuthDependencies) -> APIRouter:
         responses={
             401: {
                 "model": GenericErrorModel,
-                "description": "The token is missing, malformed, expired or invalid.",
+                "description": "The token is missing, malformed, expired, revoked or otherwise invalid.",
             },
             403: {
                 "model": GenericErrorModel,
-                "description": "The current user may not change this resource.",
+                "description": "The current user may not do this (the operation says who may), or is banned.",
             },
             404: {
                 "model": GenericErrorModel,
@@ -597,7 +660,7 @@ def build_router(providers: Providers, auth: AuthDependencies) -> APIRouter:
         responses={
             401: {
                 "model": GenericErrorModel,
-                "description": "The token is missing, malformed, expired or invalid.",
+                "description": "The token is missing, malformed, expired, revoked or otherwise invalid.",
             },
             404: {
                 "model": GenericErrorModel,
@@ -635,7 +698,11 @@ def build_router(providers: Providers, auth: AuthDependencies) -> APIRouter:
         responses={
             401: {
                 "model": GenericErrorModel,
-                "description": "The token is missing, malformed, expired or invalid.",
+                "description": "The token is missing, malformed, expired, revoked or otherwise invalid.",
+            },
+            403: {
+                "model": GenericErrorModel,
+                "description": "The account is banned; it may read as anonymous, but not write or log in.",
             },
             404: {
                 "model": GenericErrorModel,
@@ -671,7 +738,7 @@ def build_router(providers: Providers, auth: AuthDependencies) -> APIRouter:
         "/articles/{slug}/comments/{id}",
         operation_id="DeleteArticleComment",
         summary="Delete a comment",
-        description="Only the comment's author may delete it.",
+        description="The comment's author, a moderator or an admin may delete it.",
         tags=["Comments"],
         status_code=204,
         response_model=None,
@@ -680,11 +747,11 @@ def build_router(providers: Providers, auth: AuthDependencies) -> APIRouter:
         responses={
             401: {
                 "model": GenericErrorModel,
-                "description": "The token is missing, malformed, expired or invalid.",
+                "description": "The token is missing, malformed, expired, revoked or otherwise invalid.",
             },
             403: {
                 "model": GenericErrorModel,
-                "description": "The current user may not change this resource.",
+                "description": "The current user may not do this (the operation says who may), or is banned.",
             },
             404: {
                 "model": GenericErrorModel,
@@ -707,7 +774,7 @@ def build_router(providers: Providers, auth: AuthDependencies) -> APIRouter:
             str,
             Path(min_length=1, max_length=255, pattern="^[a-z0-9]+(?:-[a-z0-9]+)*$"),
         ],
-        id: Annotated[int, Path(ge=1, le=2147483647)],
+        id: Annotated[IntParam, Path(ge=1, le=2147483647)],
         impl: Annotated[CommentsApi, Depends(providers.comments)],
     ) -> Response:
         await impl.delete_article_comment(slug=slug, id=id)
@@ -725,7 +792,11 @@ def build_router(providers: Providers, auth: AuthDependencies) -> APIRouter:
         responses={
             401: {
                 "model": GenericErrorModel,
-                "description": "The token is missing, malformed, expired or invalid.",
+                "description": "The token is missing, malformed, expired, revoked or otherwise invalid.",
+            },
+            403: {
+                "model": GenericErrorModel,
+                "description": "The account is banned; it may read as anonymous, but not write or log in.",
             },
             404: {
                 "model": GenericErrorModel,
@@ -764,7 +835,11 @@ def build_router(providers: Providers, auth: AuthDependencies) -> APIRouter:
         responses={
             401: {
                 "model": GenericErrorModel,
-                "description": "The token is missing, malformed, expired or invalid.",
+                "description": "The token is missing, malformed, expired, revoked or otherwise invalid.",
+            },
+            403: {
+                "model": GenericErrorModel,
+                "description": "The account is banned; it may read as anonymous, but not write or log in.",
             },
             404: {
                 "model": GenericErrorModel,
@@ -812,5 +887,178 @@ def build_router(providers: Providers, auth: AuthDependencies) -> APIRouter:
         impl: Annotated[TagsApi, Depends(providers.tags)],
     ) -> TagsResponse:
         return await impl.get_tags()
+
+    @router.get(
+        "/admin/users",
+        operation_id="ListUsers",
+        summary="List users",
+        description="Every account with its role and ban state, newest first by default. The filters combine.\nAdmins only.",
+        tags=["Admin"],
+        status_code=200,
+        response_model=AdminUsersResponse,
+        response_description="One page of users and the number of users matching the filters.",
+        responses={
+            401: {
+                "model": GenericErrorModel,
+                "description": "The token is missing, malformed, expired, revoked or otherwise invalid.",
+            },
+            403: {
+                "model": GenericErrorModel,
+                "description": "The current user is not an admin, or is banned, or the operation targets the caller's own\naccount (admins neither ban themselves nor change their own role).\n",
+            },
+            422: {
+                "model": GenericErrorModel,
+                "description": "The request is malformed or a field is invalid; the key names the field.",
+            },
+            500: {
+                "model": GenericErrorModel,
+                "description": "An unexpected error; the server logged it.",
+            },
+        },
+        dependencies=[Security(auth.required, scopes=["admin"])],
+    )
+    async def list_users(
+        *,
+        role: Annotated[Role | None, Query()] = None,
+        banned: Annotated[BoolParam | None, Query()] = None,
+        sort: Annotated[UserSort, Query()] = UserSort("-createdAt"),
+        limit: Annotated[IntParam, Query(ge=1, le=100)] = 20,
+        offset: Annotated[IntParam, Query(ge=0, le=1000000)] = 0,
+        impl: Annotated[AdminApi, Depends(providers.admin)],
+    ) -> AdminUsersResponse:
+        return await impl.list_users(
+            role=role, banned=banned, sort=sort, limit=limit, offset=offset
+        )
+
+    @router.put(
+        "/admin/users/{username}/role",
+        operation_id="SetUserRole",
+        summary="Set a user's role",
+        description="Makes the account a `user`, a `moderator` or an `admin`, from its next request on (with the\ntokens it already has). Idempotent. Admins only, and never on their own account, so an\nadmin cannot lock the last admin out.",
+        tags=["Admin"],
+        status_code=200,
+        response_model=AdminUserResponse,
+        response_description="The account, as admins see it.",
+        responses={
+            401: {
+                "model": GenericErrorModel,
+                "description": "The token is missing, malformed, expired, revoked or otherwise invalid.",
+            },
+            403: {
+                "model": GenericErrorModel,
+                "description": "The current user is not an admin, or is banned, or the operation targets the caller's own\naccount (admins neither ban themselves nor change their own role).\n",
+            },
+            404: {
+                "model": GenericErrorModel,
+                "description": "No account has this username.",
+            },
+            413: {
+                "model": GenericErrorModel,
+                "description": "The request body is larger than 1 MiB.",
+            },
+            422: {
+                "model": GenericErrorModel,
+                "description": "The request is malformed or a field is invalid; the key names the field.",
+            },
+            500: {
+                "model": GenericErrorModel,
+                "description": "An unexpected error; the server logged it.",
+            },
+        },
+        dependencies=[Security(auth.required, scopes=["admin"])],
+    )
+    async def set_user_role(
+        *,
+        username: Annotated[
+            str, Path(min_length=1, max_length=32, pattern="^[A-Za-z0-9_-]+$")
+        ],
+        body: RoleChangeRequest,
+        impl: Annotated[AdminApi, Depends(providers.admin)],
+    ) -> AdminUserResponse:
+        return await impl.set_user_role(username=username, body=body)
+
+    @router.post(
+        "/admin/users/{username}/ban",
+        operation_id="BanUser",
+        summary="Ban a user",
+        description="The account can no longer log in or write (403), and every token it has is revoked: on\nreads they count as no token. Its articles and comments stay. Idempotent: banning a banned\naccount changes nothing (`bannedAt` keeps the start of the ban). Admins only, and never\non their own account.",
+        tags=["Admin"],
+        status_code=200,
+        response_model=AdminUserResponse,
+        response_description="The banned account.",
+        responses={
+            401: {
+                "model": GenericErrorModel,
+                "description": "The token is missing, malformed, expired, revoked or otherwise invalid.",
+            },
+            403: {
+                "model": GenericErrorModel,
+                "description": "The current user is not an admin, or is banned, or the operation targets the caller's own\naccount (admins neither ban themselves nor change their own role).\n",
+            },
+            404: {
+                "model": GenericErrorModel,
+                "description": "No account has this username.",
+            },
+            422: {
+                "model": GenericErrorModel,
+                "description": "The request is malformed or a field is invalid; the key names the field.",
+            },
+            500: {
+                "model": GenericErrorModel,
+                "description": "An unexpected error; the server logged it.",
+            },
+        },
+        dependencies=[Security(auth.required, scopes=["admin"])],
+    )
+    async def ban_user(
+        *,
+        username: Annotated[
+            str, Path(min_length=1, max_length=32, pattern="^[A-Za-z0-9_-]+$")
+        ],
+        impl: Annotated[AdminApi, Depends(providers.admin)],
+    ) -> AdminUserResponse:
+        return await impl.ban_user(username=username)
+
+    @router.delete(
+        "/admin/users/{username}/ban",
+        operation_id="UnbanUser",
+        summary="Lift a user's ban",
+        description="The account may log in and write again; the tokens the ban revoked stay revoked.\nIdempotent. Admins only.",
+        tags=["Admin"],
+        status_code=200,
+        response_model=AdminUserResponse,
+        response_description="The account, as admins see it.",
+        responses={
+            401: {
+                "model": GenericErrorModel,
+                "description": "The token is missing, malformed, expired, revoked or otherwise invalid.",
+            },
+            403: {
+                "model": GenericErrorModel,
+                "description": "The current user is not an admin, or is banned, or the operation targets the caller's own\naccount (admins neither ban themselves nor change their own role).\n",
+            },
+            404: {
+                "model": GenericErrorModel,
+                "description": "No account has this username.",
+            },
+            422: {
+                "model": GenericErrorModel,
+                "description": "The request is malformed or a field is invalid; the key names the field.",
+            },
+            500: {
+                "model": GenericErrorModel,
+                "description": "An unexpected error; the server logged it.",
+            },
+        },
+        dependencies=[Security(auth.required, scopes=["admin"])],
+    )
+    async def unban_user(
+        *,
+        username: Annotated[
+            str, Path(min_length=1, max_length=32, pattern="^[A-Za-z0-9_-]+$")
+        ],
+        impl: Annotated[AdminApi, Depends(providers.admin)],
+    ) -> AdminUserResponse:
+        return await impl.unban_user(username=username)
 
     return router

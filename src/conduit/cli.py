@@ -6,8 +6,10 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from conduit import create_admin
 from conduit.core.settings import Settings
 from conduit.db import migrate
+from conduit.seed import command as seed_command
 
 
 def _migrate(settings: Settings, _: argparse.Namespace) -> int:
@@ -21,6 +23,17 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser(
         "migrate", help="apply every pending migration to CONDUIT_DATABASE_URL"
     ).set_defaults(handler=_migrate)
+    seed = commands.add_parser(
+        "seed", help="migrate, then fill an empty CONDUIT_DATABASE_URL with generated data"
+    )
+    seed_command.add_arguments(seed)
+    seed.set_defaults(handler=seed_command.run)
+    admin = commands.add_parser(
+        "create-admin",
+        help="migrate, then create an admin account (or --promote an existing one)",
+    )
+    create_admin.add_arguments(admin)
+    admin.set_defaults(handler=create_admin.run)
     return parser
 
 

@@ -6,27 +6,40 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
+import structlog
 from fastapi import FastAPI
-from fastapi.middleware.cors import CORSMiddleware
+from redis.asyncio import Redis
 
-from conduit.api import articles, comments, deps, favorites, profiles, tags, users
+from conduit.api import admin, articles, comments, deps, favorites, profiles, tags, users
 from conduit.api.docs import install_docs
 from conduit.api.errors import install_error_handlers
+from conduit.api.hardening import Cors, SecurityHeaders, security_headers
 from conduit.api.health import install_health, watch_for_shutdown
-from conduit.api.middleware import BodySizeLimit
+from conduit.api.middleware import BodySizeLimit, RequireJsonBody
 from conduit.api.observability import Metrics, RequestObservability
+from conduit.api.rate_limits import RateLimit, quotas_by_operation
+from conduit.api.routing import OperationIndex
 from conduit.core.logging import configure_logging
 from conduit.core.passwords import Argon2Params, PasswordHasher
-from conduit.core.security import TokenCodec
+from conduit.core.rate_limits import QuotaLimiter
+from conduit.core.security import SigningKey, TokenCodec
 from conduit.core.settings import Settings
 from conduit.db.engine import create_engine, create_sessionmaker
 from generated.app import include_contract
 from generated.routes import AuthDependencies, Providers
 
+logger = structlog.get_logger(__name__)
+
+API_PREFIX = "/api"
+
 
 def create_app(settings: Settings) -> FastAPI:
-    """A ready-to-serve app; the database engine is opened and closed by its lifespan."""
+    """A ready-to-serve app; the database engine (and Redis) are opened and closed by its
+    lifespan."""
     metrics = Metrics()
+    limiter = QuotaLimiter(
+        strategy=settings.rate_limit_strategy, key_prefix=settings.rate_limit_key_prefix
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -40,12 +53,19 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
         metrics.watch_pool(engine)
+        app.state.redis = redis = _redis_client(settings)
+        if redis is not None and settings.redis_url is not None:
+            limiter.use_redis(redis, settings.redis_url.get_secret_value())
+        elif settings.rate_limit_enabled and settings.environment == "production":
+            logger.warning("rate_limits_per_process", reason="CONDUIT_REDIS_URL is not set")
         # Here, not at build time: the server installs its own signal handlers before startup.
         watch_for_shutdown(app)
         try:
             yield
         finally:
             await engine.dispose()
+            if redis is not None:
+                await redis.aclose()
 
     app = FastAPI(
         title="Conduit API",
@@ -57,7 +77,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.settings = settings
     app.state.tokens = TokenCodec(
-        secret=settings.resolved_jwt_secret(),
+        keys=[SigningKey(key.kid, key.secret) for key in settings.resolved_jwt_keys()],
         issuer=settings.jwt_issuer,
         audience=settings.jwt_audience,
         ttl=timedelta(seconds=settings.jwt_ttl_seconds),
@@ -69,6 +89,7 @@ def create_app(settings: Settings) -> FastAPI:
             parallelism=settings.argon2_parallelism,
         )
     )
+    app.state.security_headers = security_headers(settings)
     include_contract(
         app,
         providers=Providers(
@@ -78,24 +99,50 @@ def create_app(settings: Settings) -> FastAPI:
             comments=comments.provide,
             favorites=favorites.provide,
             tags=tags.provide,
+            admin=admin.provide,
         ),
         auth=AuthDependencies(required=deps.require_viewer, optional=deps.optional_viewer),
+        prefix=API_PREFIX,
     )
     install_error_handlers(app)
     install_docs(app)
     install_health(app, metrics)
-    if settings.cors_origins:
-        app.add_middleware(
-            CORSMiddleware,
-            allow_origins=settings.cors_origins,
-            allow_methods=["GET", "POST", "PUT", "DELETE"],
-            allow_headers=["Authorization", "Content-Type"],
-        )
-    # Oversized bodies are refused before anything reads them...
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
-    # ...and outermost of all, every request (413s included) gets an id, a log line and metrics.
-    app.add_middleware(RequestObservability, metrics=metrics)
+    _add_middleware(app, settings, metrics, limiter)
     return app
+
+
+def _add_middleware(
+    app: FastAPI, settings: Settings, metrics: Metrics, limiter: QuotaLimiter
+) -> None:
+    """From the inside out: each layer sees what the layers inside it answer."""
+    operations = OperationIndex(app)
+    # Bodies that are not JSON, and oversized ones, are refused before anything reads them...
+    app.add_middleware(RequireJsonBody, operations=operations)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    # ...every request of a limited operation counts, refused ones included...
+    if settings.rate_limit_enabled:
+        quotas = quotas_by_operation(settings)
+        app.add_middleware(RateLimit, limiter=limiter, quotas=quotas, operations=operations)
+    # ...CORS answers preflights and lets browsers read every answer above (429s too)...
+    if settings.cors_origins:
+        app.add_middleware(Cors, origins=settings.cors_origins)
+    # ...every response, preflights included, gets the security headers...
+    app.add_middleware(SecurityHeaders, headers=app.state.security_headers, api_prefix=API_PREFIX)
+    # ...and outermost of all, every request gets an id, a log line and metrics.
+    app.add_middleware(RequestObservability, metrics=metrics)
+
+
+def _redis_client(settings: Settings) -> Redis | None:
+    """A client of CONDUIT_REDIS_URL (it connects on first use), or None without one."""
+    if settings.redis_url is None:
+        return None
+    timeout = settings.redis_timeout_seconds
+    client: Redis = Redis.from_url(
+        settings.redis_url.get_secret_value(),
+        socket_timeout=timeout,
+        socket_connect_timeout=timeout,
+    )
+    return client
 
 
 def create_app_from_env() -> FastAPI:

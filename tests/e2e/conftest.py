@@ -8,10 +8,10 @@ Fixtures:
   place. ``-o .venv/.installed`` skips only the install step: pytest already runs inside that
   environment (``make test`` depends on ``install``), and re-syncing it from a test would rewrite
   the interpreter's packages under the running test session. The server gets a fresh
-  ``CONDUIT_VAR_DIR`` (SQLite file and JWT secret) in a temporary directory and no other
-  ``CONDUIT_`` variable from the caller's environment. It runs in its own process group, which is
-  sent SIGTERM at the end, then SIGKILL if anything in it is still alive after a grace period.
-  Its output is in ``LiveServer.log``.
+  ``CONDUIT_VAR_DIR`` (SQLite file and JWT secret) in a temporary directory, rate limits out of
+  its reach, and no other ``CONDUIT_`` variable from the caller's environment. It runs in its own
+  process group, which is sent SIGTERM at the end, then SIGKILL if anything in it is still alive
+  after a grace period. Its output is in ``LiveServer.log``.
 - ``api`` (session): an ``httpx.Client`` with ``base_url`` ``<server>/api``.
 - ``register`` (function): ``register()`` signs up a new user with unique, valid credentials and
   returns an ``Account`` holding its token.
@@ -76,6 +76,10 @@ def _server_environment(var_dir: Path) -> dict[str, str]:
         if not key.startswith("CONDUIT_") and key not in _MAKE_VARIABLES
     }
     env["CONDUIT_VAR_DIR"] = str(var_dir)
+    # The suite registers and writes far faster than a person from one address: the limits
+    # stay on (their headers are part of what a client sees) but out of its reach.
+    for quota in ("LOGIN", "REGISTER", "WRITES"):
+        env[f"CONDUIT_RATE_LIMIT_{quota}"] = "100000/minute"
     return env
 
 

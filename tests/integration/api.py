@@ -17,7 +17,7 @@ PASSWORD = "correct horse battery staple"
 # RFC 3339, UTC, exactly three fraction digits: 2016-02-18T03:22:56.637Z
 TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z")
 
-USER_FIELDS = {"email", "token", "username", "bio", "image"}
+USER_FIELDS = {"email", "token", "username", "bio", "image", "role"}
 PROFILE_FIELDS = {"username", "bio", "image", "following"}
 LIST_ITEM_FIELDS = {
     "slug",

@@ -1,7 +1,8 @@
 """The app over HTTP, on each backend, inside the test's rolled-back transaction.
 
 - ``settings`` (session): test settings (fixed JWT secret, the cheapest argon2 the settings
-  allow, the test database, a temporary ``var_dir`` so nothing touches the repository's ``var/``).
+  allow, the test database, a temporary ``var_dir`` so nothing touches the repository's ``var/``,
+  no rate limits).
 - ``app``: ``create_app(settings)``, built once per backend with its lifespan running, and
   ``get_session`` overridden so each request opens its session from this test's
   ``session_factory``: the request still commits once (releasing a SAVEPOINT) or rolls back, and
@@ -40,6 +41,9 @@ def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Set
         argon2_memory_kib=1024,
         argon2_time_cost=1,
         argon2_parallelism=1,
+        # One app serves every test of a backend; tests/security tests the limits on apps of
+        # their own.
+        rate_limit_enabled=False,
     )
 
 

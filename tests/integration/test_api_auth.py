@@ -49,6 +49,11 @@ REQUIRED = {
     "DeleteArticleComment": Operation("DELETE", "/api/articles/{slug}/comments/{comment_id}"),
     "CreateArticleFavorite": Operation("POST", "/api/articles/{slug}/favorite"),
     "DeleteArticleFavorite": Operation("DELETE", "/api/articles/{slug}/favorite"),
+    "Logout": Operation("POST", "/api/user/logout"),
+    "ListUsers": Operation("GET", "/api/admin/users"),
+    "SetUserRole": Operation("PUT", "/api/admin/users/other/role", {"user": {"role": "moderator"}}),
+    "BanUser": Operation("POST", "/api/admin/users/other/ban"),
+    "UnbanUser": Operation("DELETE", "/api/admin/users/other/ban"),
 }
 OPTIONAL = {
     "GetProfileByUsername": Operation("GET", "/api/profiles/other"),

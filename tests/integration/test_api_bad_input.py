@@ -156,7 +156,7 @@ class TestMalformedBody:
 
     @pytest.mark.parametrize("name", OPERATIONS)
     @pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded"])
-    async def test_a_body_that_is_not_declared_json_is_422(
+    async def test_a_body_that_is_not_declared_json_is_415(
         self, client: httpx.AsyncClient, world: World, name: str, content_type: str
     ) -> None:
         operation = OPERATIONS[name]
@@ -164,7 +164,7 @@ class TestMalformedBody:
         response = await send(
             client, world, name, content=content, headers={"Content-Type": content_type}
         )
-        assert_only_error(response, 422, "body")
+        assert_only_error(response, 415, "body")
 
 
 class TestEnvelope:

@@ -75,8 +75,32 @@ class TestUpdate:
         assert updated.description == original.description
         assert updated.tag_list == ["a"]
         assert updated.updated_at >= original.updated_at
-        with pytest.raises(NotFound):
-            await articles.get("old-title", None)
+
+    async def test_old_slug_still_leads_to_the_renamed_article(
+        self, articles: ArticleService, factory: Factory
+    ) -> None:
+        me = await factory.viewer("me")
+        original = await factory.article(me, title="Old title")
+        await articles.update(original.slug, me, ArticleChanges(title="New title"))
+
+        via_old_slug = await articles.get("old-title", None)
+        renamed_again = await articles.update("old-title", me, ArticleChanges(title="Old title"))
+
+        assert via_old_slug.slug == "new-title"
+        assert renamed_again.slug == "old-title"
+        assert (await articles.get("new-title", None)).slug == "old-title"
+
+    async def test_a_former_slug_of_another_article_is_not_reused(
+        self, articles: ArticleService, factory: Factory
+    ) -> None:
+        me = await factory.viewer("me")
+        first = await factory.article(me, title="Hello")
+        await articles.update(first.slug, me, ArticleChanges(title="Goodbye"))
+
+        second = await factory.article(me, title="Hello")
+
+        assert re.fullmatch(r"hello-[0-9a-f]{6}", second.slug)
+        assert (await articles.get("hello", None)).slug == "goodbye"
 
     async def test_title_with_same_slug_keeps_slug(
         self, articles: ArticleService, factory: Factory

@@ -1,14 +1,18 @@
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conduit.core.passwords import Argon2Params, PasswordHasher
 from conduit.db.models import User
-from conduit.domain.errors import AlreadyExists, InvalidCredentials, Unauthenticated
+from conduit.domain.errors import AlreadyExists, Forbidden, InvalidCredentials, Unauthenticated
+from conduit.domain.permissions import Role
 from conduit.domain.types import UserChanges
 from conduit.repositories.users import UserRepository
+from conduit.services.accounts import AccountService
 from conduit.services.users import UserService
 from tests.factories import DEFAULT_PASSWORD, Factory
 
@@ -77,6 +81,18 @@ class TestAuthenticate:
             unknown.value.field,
             unknown.value.message,
         )
+
+    async def test_a_banned_account_is_forbidden_only_with_the_right_password(
+        self, users: UserService, factory: Factory, session: AsyncSession
+    ) -> None:
+        await factory.user("jake", email="jake@example.com")
+        admin = await factory.viewer("admin")
+        await AccountService(session).ban(replace(admin, role=Role.ADMIN), "jake")
+        with pytest.raises(InvalidCredentials):
+            await users.authenticate(email="jake@example.com", password="nope")
+        with pytest.raises(Forbidden) as caught:
+            await users.authenticate(email="jake@example.com", password=DEFAULT_PASSWORD)
+        assert caught.value.field == "user"
 
     async def test_outdated_hash_is_upgraded_on_login(
         self, session: AsyncSession, factory: Factory
@@ -160,9 +176,66 @@ class TestViewerFor:
         self, users: UserService, factory: Factory
     ) -> None:
         user = await factory.user("jake")
-        assert await users.viewer_for(user.id) == user.viewer
+        viewer = await users.viewer_for(user.id, token_version=0, writing=True)
+        assert viewer == user.viewer
+        assert viewer.role is Role.USER
+
+    async def test_the_role_comes_from_the_database(
+        self, users: UserService, factory: Factory, session: AsyncSession
+    ) -> None:
+        user = await factory.user("jake")
+        await AccountService(session).grant_admin("jake")
+        viewer = await users.viewer_for(user.id, token_version=0, writing=False)
+        assert viewer is not None
+        assert viewer.role is Role.ADMIN
 
     async def test_unknown_id_is_unauthenticated_on_token(self, users: UserService) -> None:
         with pytest.raises(Unauthenticated) as caught:
-            await users.viewer_for(999_999)
+            await users.viewer_for(999_999, token_version=0, writing=False)
         assert caught.value.field == "token"
+
+    async def test_an_older_token_version_is_revoked(
+        self, users: UserService, factory: Factory
+    ) -> None:
+        user = await factory.user("jake")
+        await users.revoke_tokens(user.viewer)
+        with pytest.raises(Unauthenticated):
+            await users.viewer_for(user.id, token_version=0, writing=False)
+        assert await users.viewer_for(user.id, token_version=1, writing=False) is not None
+
+    async def test_a_banned_account_is_forbidden_to_write_and_anonymous_to_read(
+        self, users: UserService, factory: Factory, session: AsyncSession
+    ) -> None:
+        user = await factory.user("jake")
+        admin = await factory.viewer("admin")
+        await AccountService(session).grant_admin("admin")
+        await AccountService(session).ban(replace(admin, role=Role.ADMIN), "jake")
+        for version in (0, 1):
+            with pytest.raises(Forbidden) as caught:
+                await users.viewer_for(user.id, token_version=version, writing=True)
+            assert (caught.value.field, caught.value.message) == ("user", "is banned")
+            assert await users.viewer_for(user.id, token_version=version, writing=False) is None
+
+
+class TestRevocation:
+    async def test_a_new_password_moves_the_token_version_on(
+        self, users: UserService, factory: Factory
+    ) -> None:
+        user = await factory.user("jake")
+        updated = await users.update(user.viewer, UserChanges(password="a new password"))
+        assert updated.token_version == user.token_version + 1
+
+    async def test_other_changes_keep_the_token_version(
+        self, users: UserService, factory: Factory
+    ) -> None:
+        user = await factory.user("jake")
+        updated = await users.update(user.viewer, UserChanges(bio="hello", username="jacob"))
+        assert updated.token_version == user.token_version
+
+    async def test_each_logout_moves_the_version_on(
+        self, users: UserService, factory: Factory
+    ) -> None:
+        user = await factory.user("jake")
+        await users.revoke_tokens(user.viewer)
+        await users.revoke_tokens(user.viewer)
+        assert (await users.get_current(user.viewer)).token_version == 2

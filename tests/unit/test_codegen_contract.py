@@ -15,7 +15,7 @@ from fastapi.routing import APIRoute
 
 from generated import interfaces
 from generated.app import IncompleteImplementation, find_incomplete, include_contract
-from generated.manifest import OPERATION_IDS, OPERATIONS, SECURITY
+from generated.manifest import OPERATION_IDS, OPERATIONS, ROLES, SECURITY
 from generated.routes import AuthDependencies, Providers, build_router
 
 CONTRACT = Path(__file__).resolve().parents[2] / "openapi" / "conduit.yaml"
@@ -27,6 +27,7 @@ INTERFACES: dict[str, type[Any]] = {
     "comments": interfaces.CommentsApi,
     "favorites": interfaces.FavoritesApi,
     "tags": interfaces.TagsApi,
+    "admin": interfaces.AdminApi,
 }
 ApiT = TypeVar("ApiT")
 
@@ -47,6 +48,15 @@ def security_of(operation: dict[str, Any]) -> str:
     if not requirements:
         return "public"
     return "optional" if {} in requirements else "required"
+
+
+def roles_of(operation: dict[str, Any]) -> tuple[str, ...]:
+    """The role names the operation's security requirement lists (OpenAPI 3.1)."""
+    return tuple(
+        role
+        for requirement in operation.get("security", [])
+        for role in requirement.get("Token", [])
+    )
 
 
 def concrete(api: type[ApiT]) -> type[ApiT]:
@@ -99,6 +109,7 @@ class TestManifest:
             assert (info.method, info.path, info.tag) == (method.upper(), path, *operation["tags"])
             assert callable(getattr(INTERFACES[info.tag.lower()], info.method_name))
             assert SECURITY[operation_id] == security_of(operation)
+            assert ROLES.get(operation_id, ()) == roles_of(operation)
 
 
 class TestRoutes:
@@ -128,6 +139,8 @@ class TestRoutes:
             assert (
                 auth_calls & {require_token, accept_anyone} == expected_auth[security_of(operation)]
             )
+            scopes = [d.own_oauth_scopes or [] for d in route.dependant.dependencies]
+            assert [role for listed in scopes for role in listed] == list(roles_of(operation))
 
     async def test_a_delete_answers_204_with_no_body(self) -> None:
         app = FastAPI()

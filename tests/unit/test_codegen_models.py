@@ -6,10 +6,10 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from generated import models
-from generated.fields import format_timestamp
+from generated.fields import IntParam, format_timestamp
 
 NEW_ARTICLE = {"title": "How to train your dragon", "description": "Ever wonder how?", "body": "B"}
 
@@ -62,9 +62,26 @@ class TestRequestModelsAreStrict:
         assert error_types(models.NewCommentRequest, blank) == ["string_pattern_mismatch"]
         assert error_types(models.NewArticleRequest, comma) == ["string_pattern_mismatch"]
 
-    def test_email_format_is_enforced(self) -> None:
+    def test_email_pattern_is_enforced(self) -> None:
         payload = {"user": {"username": "jake", "email": "not-an-email", "password": "x" * 8}}
-        assert error_types(models.NewUserRequest, payload) == ["value_error"]
+        assert error_types(models.NewUserRequest, payload) == ["string_pattern_mismatch"]
+
+
+class TestIntParam:
+    @pytest.mark.parametrize(("text", "value"), [("20", 20), ("-0", 0), ("007", 7), ("+5", 5)])
+    def test_digits_with_an_optional_sign_are_integers(self, text: str, value: int) -> None:
+        assert TypeAdapter(IntParam).validate_python(text) == value
+
+    @pytest.mark.parametrize("text", ["1.0", "1_000", " 1", "1 ", "1e3", "0x10", "\u0661", ""])
+    def test_anything_else_is_refused(self, text: str) -> None:
+        with pytest.raises(ValidationError) as caught:
+            TypeAdapter(IntParam).validate_python(text)
+        assert caught.value.errors()[0]["type"] == "int_parsing"
+
+    def test_too_many_digits_is_refused_not_crashed(self) -> None:
+        with pytest.raises(ValidationError) as caught:
+            TypeAdapter(IntParam).validate_python("9" * 5000)
+        assert caught.value.errors()[0]["type"] == "int_parsing_size"
 
 
 class TestTimestamps:

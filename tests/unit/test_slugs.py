@@ -24,6 +24,10 @@ class TestSlugify:
     def test_titles_without_ascii_letters_fall_back(self, title: str) -> None:
         assert slugify(title) == FALLBACK_SLUG
 
+    @pytest.mark.parametrize("title", ["Feed", "  feed!"])
+    def test_reserved_paths_are_never_slugs(self, title: str) -> None:
+        assert slugify(title) == "feed-article"
+
     def test_long_titles_are_cut_without_trailing_hyphen(self) -> None:
         slug = slugify("word " * 100)
         assert len(slug) <= MAX_BASE_LENGTH

@@ -359,6 +359,7 @@ def test_shared_component_change_is_reported_for_every_operation_using_it(contra
     assert [change.split(":")[0] for change in found] == [
         "GET /articles/feed (GetArticlesFeed)",
         "GET /articles (GetArticles)",
+        "GET /admin/users (ListUsers)",
     ]
 
 

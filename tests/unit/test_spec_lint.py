@@ -152,8 +152,26 @@ BROKEN: dict[str, tuple[Mutation, str, str | None, str]] = {
     "protected-by-root-security": (
         _both(_without(*TAGS, "security"), _with("security", value=[{"Token": []}])),
         "conduit-protected-responses",
-        "GET /tags (GetTags) requires authentication but does not document 401, 403",
+        "GET /tags (GetTags) requires authentication but does not document 401",
         "paths./tags.get.responses",
+    ),
+    "role-restricted-read-without-403": (
+        _without("paths", "/admin/users", "get", "responses", "403"),
+        "conduit-protected-responses",
+        "GET /admin/users (ListUsers) requires authentication but does not document 403",
+        "paths./admin/users.get.responses",
+    ),
+    "unknown-role": (
+        _with("paths", "/admin/users", "get", "security", value=[{"Token": ["superuser"]}]),
+        "conduit-security-requirements",
+        '"superuser" is not a role (Role)',
+        "paths./admin/users.get.security.0.Token.0",
+    ),
+    "undefined-security-scheme": (
+        _with(*TAGS, "security", value=[{"Cookie": []}]),
+        "conduit-security-requirements",
+        '"Cookie" is not a scheme of components.securitySchemes',
+        "paths./tags.get.security.0.Cookie",
     ),
     "parameters-without-422": (
         _without("paths", "/articles/{slug}", "get", "responses", "422"),

@@ -6,19 +6,24 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request, Security
-from fastapi.security import APIKeyHeader
+from fastapi.security import APIKeyHeader, SecurityScopes
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conduit.core.passwords import PasswordHasher
 from conduit.core.security import TokenCodec, token_from_header
 from conduit.core.settings import Settings
-from conduit.domain.errors import Unauthenticated
+from conduit.domain.errors import Forbidden, Unauthenticated
+from conduit.domain.permissions import Role, satisfies
 from conduit.domain.types import Viewer
 from conduit.services.users import UserService
 
 # The contract's `Token` security scheme; declaring it here is what puts it in FastAPI's
 # derived schema, which a test holds against the contract.
 token_header = APIKeyHeader(name="Authorization", scheme_name="Token", auto_error=False)
+
+# Requests with these methods read; every other method writes (a banned account's token is
+# refused with 403 on a write, and stands for nobody on a read).
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def get_settings(request: Request) -> Settings:
@@ -68,13 +73,18 @@ async def optional_viewer(
     """The caller, or None when no token was sent; a bad token is 401 even where optional.
 
     Used as the route-level security dependency of operations whose contract lists `Token`;
-    the result is kept on the request for the bindings (see ``route_viewer``).
+    the result is kept on the request for the bindings (see ``route_viewer``). A revoked token
+    is 401; a banned account's token is 403 on a write and None (anonymous) on a read.
     """
     token = token_from_header(authorization)
     viewer = None
     if token is not None:
         claims = tokens.verify(token)
-        viewer = await UserService(session, hasher).viewer_for(claims.user_id)
+        viewer = await UserService(session, hasher).viewer_for(
+            claims.user_id,
+            token_version=claims.version,
+            writing=request.method not in READ_METHODS,
+        )
     request.state.viewer = viewer
     return viewer
 
@@ -82,10 +92,17 @@ async def optional_viewer(
 OptionalViewerDep = Annotated[Viewer | None, Depends(optional_viewer)]
 
 
-async def require_viewer(viewer: OptionalViewerDep) -> Viewer:
-    """The caller; 401 when no token was sent."""
+async def require_viewer(security_scopes: SecurityScopes, viewer: OptionalViewerDep) -> Viewer:
+    """The caller; 401 when no token was sent, 403 when it lacks a role the route requires.
+
+    The generated route passes the roles its contract lists (`security: [{Token: [admin]}]`) as
+    scopes: the role check is declared at the route, and decided by the permission table.
+    """
     if viewer is None:
         raise Unauthenticated("is missing or invalid", field="token")
+    for role in security_scopes.scopes:
+        if not satisfies(viewer.role, Role(role)):
+            raise Forbidden(f"needs the {role} role", field="user")
     return viewer
 
 

@@ -6,7 +6,9 @@ own HTTP errors (404 for unknown paths, 405 with ``Allow``) are reshaped into th
 
 from __future__ import annotations
 
+import errno
 import logging
+import socket
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -67,7 +69,11 @@ def status_for(error: domain.ConduitError) -> int:
 async def _on_domain_error(_: Request, exc: Exception) -> JsonResponse:
     assert isinstance(exc, domain.ConduitError)  # noqa: S101 - registered for this class only
     status = status_for(exc)
-    headers = {"WWW-Authenticate": "Token"} if status == 401 else None
+    headers = None
+    if status == 401:
+        headers = {"WWW-Authenticate": "Token"}
+    elif isinstance(exc, domain.RateLimited) and exc.retry_after is not None:
+        headers = {"Retry-After": str(max(exc.retry_after, 1))}
     return error_response(status, exc.field, exc.message, headers)
 
 
@@ -118,14 +124,22 @@ RETRY_AFTER_SECONDS = 1
 def database_unavailable(exc: BaseException) -> bool:
     """Whether ``exc`` means "the database cannot be reached now", not "this request is bad".
 
-    Connecting raises the driver's own errors (refused, timed out, server starting or stopping);
-    a connection lost mid-query, or a pool with no free connection in time, raises SQLAlchemy's.
+    Connecting raises the driver's own errors (refused, timed out, host unknown) or, for a server
+    that is starting up or shutting down, SQLAlchemy's wrapper around them; a connection lost
+    mid-query, or a pool with no free connection in time, raises SQLAlchemy's.
     """
-    if isinstance(exc, sa.TimeoutError | ConnectionError | TimeoutError):
+    if isinstance(exc, sa.TimeoutError | ConnectionError | TimeoutError | socket.gaierror):
         return True
-    if isinstance(exc, sa.DBAPIError):
-        return exc.connection_invalidated or isinstance(exc, sa.InterfaceError)
-    return isinstance(exc, _DRIVER_UNAVAILABLE)
+    if isinstance(exc, OSError) and exc.errno in _NETWORK_ERRNOS:
+        return True
+    if isinstance(exc, sa.DBAPIError) and (
+        exc.connection_invalidated or isinstance(exc, sa.InterfaceError)
+    ):
+        return True
+    origin = exc.orig if isinstance(exc, sa.DBAPIError) else exc
+    return isinstance(origin, _DRIVER_UNAVAILABLE) or (
+        getattr(origin, "sqlstate", None) in _UNAVAILABLE_SQLSTATES
+    )
 
 
 # asyncpg raises these itself, unwrapped, while connecting to a server that is starting up,
@@ -135,7 +149,12 @@ _DRIVER_UNAVAILABLE = (
     asyncpg.exceptions.ConnectionDoesNotExistError,
     asyncpg.exceptions.AdminShutdownError,
     asyncpg.exceptions.CrashShutdownError,
+    asyncpg.exceptions.TooManyConnectionsError,
 )
+# The same conditions once SQLAlchemy has wrapped them (it keeps the SQLSTATE): shutting down
+# (57P01), crashed (57P02), starting up or shutting down (57P03), no free connection slot (53300).
+_UNAVAILABLE_SQLSTATES = frozenset({"57P01", "57P02", "57P03", "53300"})
+_NETWORK_ERRNOS = frozenset({errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EHOSTDOWN})
 
 
 async def _on_database_error(request: Request, exc: Exception) -> JsonResponse:
@@ -160,7 +179,10 @@ async def _on_unexpected(request: Request, exc: Exception) -> JsonResponse:
     logger.error(
         "request_failed", exc_info=exc, extra={"path": request.url.path, "method": request.method}
     )
-    return error_response(500, "body", "internal server error")
+    # Unhandled errors are answered from outside every middleware (Starlette's outermost
+    # ServerErrorMiddleware), so this response brings the security headers itself.
+    headers = {**getattr(request.app.state, "security_headers", {}), "Cache-Control": "no-store"}
+    return error_response(500, "body", "internal server error", headers)
 
 
 # Starlette's stock details are title-cased phrases; these read like the rest of the API.

@@ -7,6 +7,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from conduit.api.errors import error_response
+from conduit.api.routing import OperationIndex
 
 
 class BodySizeLimit:
@@ -49,3 +50,59 @@ class BodySizeLimit:
             return message
 
         return limited_receive
+
+
+class RequireJsonBody:
+    """Refuse a body that is not declared JSON with 415, on the operations that take one.
+
+    ``application/json`` and the ``application/*+json`` types are JSON, with no charset or
+    ``charset=utf-8`` (RFC 8259: JSON on the wire is UTF-8). A body without a Content-Type is
+    refused too: guessing the type of a body is how content sniffing starts. Requests without a
+    body are left to the operation (422 when it requires one), and so is any request FastAPI will
+    not route to an operation (404, 405).
+    """
+
+    def __init__(self, app: ASGIApp, *, operations: OperationIndex) -> None:
+        self.app = app
+        self.operations = operations
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] in {"GET", "HEAD", "OPTIONS"}:
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        if _has_body(headers) and not is_json(headers.get("content-type")):
+            operation = self.operations.find(scope)
+            if operation is not None and operation.takes_body:
+                response = error_response(
+                    415,
+                    "body",
+                    "must be sent as application/json",
+                    {"Accept": "application/json"},
+                )
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+def _has_body(headers: Headers) -> bool:
+    length = headers.get("content-length")
+    if length is not None:
+        return length.strip() != "0"
+    return "transfer-encoding" in headers
+
+
+def is_json(content_type: str | None) -> bool:
+    """Whether a Content-Type value declares UTF-8 JSON."""
+    if content_type is None:
+        return False
+    media_type, *parameters = (part.strip() for part in content_type.split(";"))
+    kind, _, subtype = media_type.lower().partition("/")
+    json = subtype == "json" or (subtype.endswith("+json") and len(subtype) > len("+json"))
+    if kind != "application" or not json:
+        return False
+    for parameter in parameters:
+        name, _, value = parameter.partition("=")
+        if name.strip().lower() == "charset" and value.strip().strip('"').lower() != "utf-8":
+            return False
+    return True

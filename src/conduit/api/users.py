@@ -15,10 +15,11 @@ def to_user_out(user: UserView, tokens: TokenCodec) -> models.UserResponse:
     return models.UserResponse(
         user=models.User(
             email=user.email,
-            token=tokens.issue(user.id),
+            token=tokens.issue(user.id, version=user.token_version),
             username=user.username,
             bio=user.bio,
             image=user.image,
+            role=models.Role(user.role.value),
         )
     )
 
@@ -63,6 +64,9 @@ class Users(UsersApi):
         changes = to_user_changes(body.user)
         user = await self._service.update(self._required_viewer(), changes)
         return to_user_out(user, self._tokens)
+
+    async def logout(self) -> None:
+        await self._service.revoke_tokens(self._required_viewer())
 
     def _required_viewer(self) -> Viewer:
         # The route's security dependency already refused anonymous callers; this narrows

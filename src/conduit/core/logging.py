@@ -19,6 +19,7 @@ import structlog
 REDACTED_KEYS = frozenset(
     {
         "authorization",
+        "jwt_keys",
         "jwt_secret",
         "password",
         "password_hash",

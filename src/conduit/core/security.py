@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -13,8 +14,17 @@ from conduit.domain.errors import Unauthenticated
 
 # Pinned: a token's header never chooses how it is verified (no "none", no RS/HS confusion).
 _ALGORITHM = "HS256"
-_REQUIRED_CLAIMS = ["exp", "iat", "nbf", "iss", "aud", "sub", "jti"]
+# `ver`: the account's token version when the token was issued; an older one is revoked.
+_REQUIRED_CLAIMS = ["exp", "iat", "nbf", "iss", "aud", "sub", "jti", "ver"]
 _SCHEMES = frozenset({"token", "bearer"})
+
+
+@dataclass(frozen=True, slots=True)
+class SigningKey:
+    """One HS256 secret and the key id (`kid` header) that names it in tokens."""
+
+    kid: str
+    secret: SecretStr
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,19 +34,35 @@ class TokenClaims:
     user_id: int
     issued_at: datetime
     token_id: str
+    version: int
+
+
+def _invalid() -> Unauthenticated:
+    return Unauthenticated(field="token", message="is missing or invalid")
 
 
 class TokenCodec:
-    """Signs and verifies Conduit's JWTs with one shared secret."""
+    """Signs with the first key and verifies with any configured key, chosen by `kid`.
 
-    def __init__(self, *, secret: SecretStr, issuer: str, audience: str, ttl: timedelta) -> None:
-        self._secret = secret
+    Rotation: put a new key first and keep the old one after it; tokens signed with the old key
+    keep working until they expire or the old key is removed (then they get 401).
+    """
+
+    def __init__(
+        self, *, keys: Sequence[SigningKey], issuer: str, audience: str, ttl: timedelta
+    ) -> None:
+        if not keys:
+            raise ValueError("at least one signing key is required")
+        if len({key.kid for key in keys}) != len(keys):
+            raise ValueError("key ids must be unique")
+        self._signing = keys[0]
+        self._keys = {key.kid: key.secret for key in keys}
         self._issuer = issuer
         self._audience = audience
         self._ttl = ttl
 
-    def issue(self, user_id: int, *, now: datetime | None = None) -> str:
-        """A signed token for ``user_id``, valid for the configured lifetime."""
+    def issue(self, user_id: int, *, version: int = 0, now: datetime | None = None) -> str:
+        """A signed token for ``user_id`` at token ``version``, valid for the configured lifetime."""
         issued = now or datetime.now(UTC)
         claims = {
             "sub": str(user_id),
@@ -46,27 +72,45 @@ class TokenCodec:
             "nbf": issued,
             "exp": issued + self._ttl,
             "jti": uuid.uuid4().hex,
+            "ver": version,
         }
-        return jwt.encode(claims, self._secret.get_secret_value(), algorithm=_ALGORITHM)
+        return jwt.encode(
+            claims,
+            self._signing.secret.get_secret_value(),
+            algorithm=_ALGORITHM,
+            headers={"kid": self._signing.kid},
+        )
 
     def verify(self, token: str) -> TokenClaims:
-        """The claims of a valid token; ``Unauthenticated`` for anything else."""
+        """The claims of a valid token; ``Unauthenticated`` for anything else.
+
+        Signature, expiry and revocation are all checked as 401s; whether the token's version is
+        still the account's is for the caller to check (it needs the database).
+        """
         try:
+            kid = jwt.get_unverified_header(token).get("kid")
+            secret = self._keys.get(kid) if isinstance(kid, str) else None
+            if secret is None:
+                raise _invalid()
             claims = jwt.decode(
                 token,
-                self._secret.get_secret_value(),
+                secret.get_secret_value(),
                 algorithms=[_ALGORITHM],
                 audience=self._audience,
                 issuer=self._issuer,
                 options={"require": _REQUIRED_CLAIMS},
             )
             user_id = int(claims["sub"])
+            version = claims["ver"]
         except (jwt.PyJWTError, ValueError, TypeError) as exc:
-            raise Unauthenticated(field="token", message="is missing or invalid") from exc
+            raise _invalid() from exc
+        if type(version) is not int or version < 0:  # bool is an int to isinstance
+            raise _invalid()
         return TokenClaims(
             user_id=user_id,
             issued_at=datetime.fromtimestamp(claims["iat"], UTC),
             token_id=str(claims["jti"]),
+            version=version,
         )
 
 

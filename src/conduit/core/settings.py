@@ -8,8 +8,10 @@ import secrets
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from conduit.core.rate_limits import Strategy, parse_limits
 
 Environment = Literal["development", "test", "production"]
 
@@ -18,6 +20,29 @@ _JWT_SECRET_FILE = "jwt_secret"  # noqa: S105 - a file name, not a secret
 
 class InsecureConfiguration(RuntimeError):
     """Raised at start-up when production is missing a secret it must not default."""
+
+
+# The key id the single secret (CONDUIT_JWT_SECRET, or the generated development one) signs as.
+DEFAULT_JWT_KID = "default"
+_MIN_SECRET_LENGTH = 32
+
+
+class JwtKey(BaseModel):
+    """One entry of CONDUIT_JWT_KEYS: a key id (sent as the token's `kid`) and its secret."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kid: str = Field(pattern=r"^[A-Za-z0-9._-]{1,64}$")
+    secret: SecretStr
+
+    @field_validator("secret")
+    @classmethod
+    def _long_enough(cls, value: SecretStr) -> SecretStr:
+        if len(value.get_secret_value()) < _MIN_SECRET_LENGTH:
+            raise InsecureConfiguration(
+                f"every secret of CONDUIT_JWT_KEYS must be at least {_MIN_SECRET_LENGTH} characters"
+            )
+        return value
 
 
 class Settings(BaseSettings):
@@ -36,6 +61,10 @@ class Settings(BaseSettings):
     db_connect_timeout_seconds: float = Field(default=3.0, gt=0)
 
     jwt_secret: SecretStr | None = None
+    # Key rotation, as JSON: [{"kid": "2026-11", "secret": "..."}, {"kid": "2026-05", ...}]. The
+    # first key signs new tokens, every key verifies the tokens naming it; drop a key to revoke
+    # the tokens it signed. CONDUIT_JWT_SECRET is the one-key shorthand (kid "default").
+    jwt_keys: list[JwtKey] | None = None
     jwt_issuer: str = "conduit"
     jwt_audience: str = "conduit-api"
     jwt_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=60)
@@ -47,14 +76,50 @@ class Settings(BaseSettings):
 
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     cors_origins: list[str] = Field(default_factory=list)
+    # Sent as Strict-Transport-Security when above 0; only for a service reached over HTTPS only.
+    hsts_seconds: int = Field(default=0, ge=0)
     log_level: str = "INFO"
+
+    # Shared state of several server processes (rate-limit counters); none means in-process.
+    redis_url: SecretStr | None = None
+    redis_timeout_seconds: float = Field(default=1.0, gt=0)
+
+    # Limits in the `limits` notation, several separated by ";". Login and registration count
+    # per client address, writes (authenticated non-GET operations) per user.
+    rate_limit_enabled: bool = True
+    rate_limit_login: str = "10/minute;100/hour"
+    rate_limit_register: str = "5/minute;50/hour"
+    rate_limit_writes: str = "60/minute;1000/hour"
+    rate_limit_strategy: Strategy = "moving-window"
+    # Prefix of the Redis keys, so several deployments (or test runs) can share one Redis.
+    rate_limit_key_prefix: str = Field(default="conduit", min_length=1, pattern=r"^[\w.:-]+$")
+
+    @field_validator("rate_limit_login", "rate_limit_register", "rate_limit_writes")
+    @classmethod
+    def _valid_limits(cls, value: str) -> str:
+        parse_limits(value)
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith(("redis://", "rediss://")):
+            raise ValueError("must be a redis:// or rediss:// URL")
+        return value
 
     @model_validator(mode="after")
     def _production_needs_secrets(self) -> Settings:
-        if self.environment == "production" and self.jwt_secret is None:
+        if self.environment == "production" and self.jwt_secret is None and not self.jwt_keys:
             raise InsecureConfiguration(
-                "CONDUIT_JWT_SECRET must be set when CONDUIT_ENVIRONMENT=production"
+                "CONDUIT_JWT_SECRET or CONDUIT_JWT_KEYS must be set when "
+                "CONDUIT_ENVIRONMENT=production"
             )
+        if self.jwt_secret is not None and self.jwt_keys is not None:
+            raise InsecureConfiguration("set CONDUIT_JWT_SECRET or CONDUIT_JWT_KEYS, not both")
+        if self.jwt_keys is not None:
+            kids = [key.kid for key in self.jwt_keys]
+            if not kids or len(set(kids)) != len(kids):
+                raise InsecureConfiguration("CONDUIT_JWT_KEYS needs one key or more, unique kids")
         if self.jwt_secret is not None and len(self.jwt_secret.get_secret_value()) < 32:
             raise InsecureConfiguration("CONDUIT_JWT_SECRET must be at least 32 characters")
         return self
@@ -64,6 +129,12 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.var_dir / 'conduit.db').resolve()}"
+
+    def resolved_jwt_keys(self) -> list[JwtKey]:
+        """The verification keys, the signing one first: CONDUIT_JWT_KEYS, or the single secret."""
+        if self.jwt_keys is not None:
+            return list(self.jwt_keys)
+        return [JwtKey(kid=DEFAULT_JWT_KID, secret=self.resolved_jwt_secret())]
 
     def resolved_jwt_secret(self) -> SecretStr:
         """The configured secret, or (outside production) one generated once and kept in var/."""

@@ -46,6 +46,7 @@ class User(Base):
     __table_args__ = (
         UniqueConstraint("email"),  # stored lower-cased, so unique case-insensitively
         UniqueConstraint("username"),  # case-sensitive, like RealWorld profile URLs
+        CheckConstraint("role IN ('user', 'moderator', 'admin')", name="role"),
     )
 
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True)
@@ -56,6 +57,13 @@ class User(Base):
     image: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
     updated_at: Mapped[datetime] = mapped_column(default=utc_now)
+    # A conduit.domain.permissions.Role value.
+    role: Mapped[str] = mapped_column(default="user", server_default="user")
+    # Set while the account is banned: it may read, but not log in or write.
+    banned_at: Mapped[datetime | None]
+    # Every token carries the version it was issued under; logout, a new password and a ban
+    # increment it, which revokes every earlier token at once (no token list to keep).
+    token_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class Follow(Base):
@@ -118,6 +126,19 @@ class Article(Base):
         viewonly=True,
         lazy="raise",
     )
+
+
+class FormerSlug(Base):
+    """A slug an article had before its title changed; it still leads to the article.
+
+    Never the article's current slug, and never given to another article while this one exists.
+    """
+
+    __tablename__ = "article_former_slugs"
+    __table_args__ = (Index("ix_article_former_slugs_article_id", "article_id"),)
+
+    slug: Mapped[str] = mapped_column(primary_key=True)
+    article_id: Mapped[int] = mapped_column(BigIntId, _fk("articles.id"))
 
 
 class Favorite(Base):

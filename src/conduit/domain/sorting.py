@@ -66,3 +66,28 @@ def orders_from(sorts: Sequence[ArticleSort]) -> tuple[SortOrder, ...]:
     if not sorts:
         return DEFAULT_SORT
     return parse_sort(",".join(s.value for s in sorts))
+
+
+class AccountSortField(enum.StrEnum):
+    CREATED_AT = "createdAt"
+    USERNAME = "username"
+
+
+class AccountSort(enum.StrEnum):
+    """The admin user list's sort keys, mirroring the contract's `UserSort` enum."""
+
+    CREATED_AT_DESC = "-createdAt"
+    CREATED_AT = "createdAt"
+    USERNAME = "username"
+    USERNAME_DESC = "-username"
+
+    @property
+    def order(self) -> AccountOrder:
+        return AccountOrder(
+            AccountSortField(self.value.removeprefix("-")), self.value.startswith("-")
+        )
+
+
+class AccountOrder(NamedTuple):
+    field: AccountSortField
+    descending: bool

@@ -9,6 +9,8 @@ import enum
 from dataclasses import dataclass
 from datetime import datetime
 
+from conduit.domain.permissions import Role
+
 
 class Unset(enum.Enum):
     """Marks a field the client did not send (distinct from an explicit null)."""
@@ -24,10 +26,11 @@ UNSET = Unset.UNSET
 
 @dataclass(frozen=True, slots=True)
 class Viewer:
-    """The authenticated caller."""
+    """The authenticated caller; its role is read from the database on every request."""
 
     id: int
     username: str
+    role: Role = Role.USER
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,10 +50,38 @@ class UserView:
     image: str | None
     created_at: datetime
     updated_at: datetime
+    role: Role = Role.USER
+    # Tokens carry it; a token with an older one is revoked (logout, new password, ban).
+    token_version: int = 0
 
     @property
     def viewer(self) -> Viewer:
-        return Viewer(id=self.id, username=self.username)
+        return Viewer(id=self.id, username=self.username, role=self.role)
+
+
+@dataclass(frozen=True, slots=True)
+class AccountView:
+    """An account as admins see it."""
+
+    username: str
+    email: str
+    role: Role
+    banned_at: datetime | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class AccountPage:
+    accounts: list[AccountView]
+    total: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AccountFilter:
+    """Admin list filters; None means "any". They combine with AND."""
+
+    role: Role | None = None
+    banned: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)

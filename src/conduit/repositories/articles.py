@@ -19,6 +19,7 @@ from sqlalchemy import (
     false,
     func,
     insert,
+    or_,
     select,
     update,
 )
@@ -26,7 +27,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, attributes
 
-from conduit.db.models import Article, ArticleTag, Favorite, Follow, Tag, User
+from conduit.db.models import Article, ArticleTag, Favorite, Follow, FormerSlug, Tag, User
 from conduit.db.types import utc_now
 from conduit.domain.sorting import DEFAULT_SORT, SortField, SortOrder
 from conduit.domain.types import ArticleFilter, ArticleView, ProfileView
@@ -55,8 +56,8 @@ class ArticleRepository:
     # -- entities ---------------------------------------------------------------
 
     async def get_by_slug(self, slug: str) -> Article | None:
-        """The ORM article (relationships not loaded) for ownership checks and updates."""
-        return await self.session.scalar(select(Article).where(Article.slug == slug))
+        """The ORM article under its current or a former slug (relationships not loaded)."""
+        return await self.session.scalar(select(Article).where(_has_slug(slug)))
 
     async def add(
         self, *, slug: str, title: str, description: str, body: str, author_id: int
@@ -79,10 +80,17 @@ class ArticleRepository:
         )
         async with self._slug_guard():
             article_id: int = (await self.session.execute(stmt)).scalar_one()
+            # Checked after the write, inside its SAVEPOINT: a SQLite transaction that reads
+            # first cannot wait for a concurrent writer, it fails with "database is locked".
+            if await self._former_owner(slug) is not None:
+                raise SlugTaken
         return article_id
 
     async def rename(self, article: Article, slug: str) -> None:
-        """Change the slug; raises SlugTaken on a collision."""
+        """Change the slug, keeping the old one as a former slug that still leads here.
+
+        Raises SlugTaken when another article has the slug now or had it before.
+        """
         stmt = (
             update(Article)
             .where(Article.id == article.id)
@@ -91,9 +99,24 @@ class ArticleRepository:
         )
         async with self._slug_guard():
             await self.session.execute(stmt)
+            owner = await self._former_owner(slug)
+            if owner is not None and owner != article.id:
+                raise SlugTaken
+            if owner is not None:  # back to a slug it had: current again, so no longer former
+                await self.session.execute(delete(FormerSlug).where(FormerSlug.slug == slug))
+            await self.session.execute(
+                insert(FormerSlug).values(slug=article.slug, article_id=article.id)
+            )
         # The UPDATE bypassed the identity map (so a failed attempt leaves the entity
         # untouched); record the new slug on the loaded entity now that it succeeded.
         attributes.set_committed_value(article, "slug", slug)
+
+    async def _former_owner(self, slug: str) -> int | None:
+        """The article that had `slug` before a rename, if any."""
+        owner: int | None = await self.session.scalar(
+            select(FormerSlug.article_id).where(FormerSlug.slug == slug)
+        )
+        return owner
 
     async def delete(self, article_id: int) -> None:
         """Delete an article; the database cascades comments, favorites and tag links."""
@@ -152,7 +175,7 @@ class ArticleRepository:
 
     async def get_view(self, slug: str, viewer_id: int | None) -> ArticleView | None:
         """Full article (with body) as seen by the viewer; two statements."""
-        query = _view_query(viewer_id, with_body=True).where(Article.slug == slug)
+        query = _view_query(viewer_id, with_body=True).where(_has_slug(slug))
         row = (await self.session.execute(query)).first()
         if row is None:
             return None
@@ -185,6 +208,12 @@ class ArticleRepository:
         """How many articles match, ignoring pagination."""
         query = select(func.count()).select_from(Article).where(*_conditions(filters, feed_of))
         return int(await self.session.scalar(query) or 0)
+
+
+def _has_slug(slug: str) -> ColumnElement[bool]:
+    """The article's slug is `slug` now, or was before a rename (a subquery, not a round trip)."""
+    former = select(FormerSlug.article_id).where(FormerSlug.slug == slug).scalar_subquery()
+    return or_(Article.slug == slug, Article.id == former)
 
 
 def _favorited_flag(viewer_id: int | None) -> ColumnElement[bool]:

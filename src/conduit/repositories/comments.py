@@ -31,9 +31,10 @@ class CommentRepository:
         await self.session.flush()
         return comment.id
 
-    async def delete(self, comment_id: int) -> None:
-        """Delete one comment."""
-        await self.session.execute(delete(Comment).where(Comment.id == comment_id))
+    async def delete(self, comment_id: int) -> bool:
+        """Delete one comment; False when it was already gone (say, a concurrent delete)."""
+        stmt = delete(Comment).where(Comment.id == comment_id).returning(Comment.id)
+        return (await self.session.execute(stmt)).first() is not None
 
     async def get_view(self, comment_id: int, viewer_id: int | None) -> CommentView | None:
         """One comment with its author's profile as seen by the viewer."""

@@ -1,4 +1,4 @@
-"""Users: lookups by id, email (stored lower-cased) and username."""
+"""Users: lookups by id, email (stored lower-cased) and username; the admin list."""
 
 from __future__ import annotations
 
@@ -7,12 +7,14 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import TypedDict
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, asc, desc, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conduit.db.models import User
 from conduit.domain.errors import AlreadyExists
+from conduit.domain.sorting import AccountOrder, AccountSortField
+from conduit.domain.types import AccountFilter
 from conduit.repositories._sql import UniqueRule
 
 UNIQUE_RULES = (
@@ -30,6 +32,15 @@ class UserValues(TypedDict, total=False):
     bio: str | None
     image: str | None
     updated_at: datetime
+    role: str
+    banned_at: datetime | None
+
+
+# The only columns the admin list can be sorted by.
+_ACCOUNT_SORT_COLUMNS = {
+    AccountSortField.CREATED_AT: User.created_at,
+    AccountSortField.USERNAME: User.username,
+}
 
 
 class UserRepository:
@@ -63,6 +74,32 @@ class UserRepository:
                 setattr(user, column, value)
             await self.session.flush()
 
+    async def bump_token_version(self, user: User) -> int:
+        """Increment the user's token version in SQL (concurrent bumps all count); the new one."""
+        user.token_version = User.token_version + 1  # type: ignore[assignment]
+        await self.session.flush()
+        await self.session.refresh(user, ["token_version"])
+        return user.token_version
+
+    async def list_accounts(
+        self, *, filters: AccountFilter, order: AccountOrder, limit: int, offset: int
+    ) -> list[User]:
+        """One page of users matching ``filters``, ties broken by id."""
+        direction = desc if order.descending else asc
+        statement = (
+            select(User)
+            .where(*_account_conditions(filters))
+            .order_by(direction(_ACCOUNT_SORT_COLUMNS[order.field]), direction(User.id))
+            .limit(limit)
+            .offset(offset)
+        )
+        return list(await self.session.scalars(statement))
+
+    async def count_accounts(self, *, filters: AccountFilter) -> int:
+        """How many users match ``filters``."""
+        statement = select(func.count()).select_from(User).where(*_account_conditions(filters))
+        return int(await self.session.scalar(statement) or 0)
+
     @asynccontextmanager
     async def _unique_guard(self) -> AsyncIterator[None]:
         # Changes must be made inside the SAVEPOINT: begin_nested() flushes anything
@@ -76,3 +113,12 @@ class UserRepository:
                 if rule.matches(error):
                     raise AlreadyExists(field=rule.field) from error
             raise
+
+
+def _account_conditions(filters: AccountFilter) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    if filters.role is not None:
+        conditions.append(User.role == filters.role.value)
+    if filters.banned is not None:
+        conditions.append(User.banned_at.is_not(None) if filters.banned else User.banned_at.is_(None))
+    return conditions

@@ -3,6 +3,8 @@
 Slugs come from the title (see `conduit.domain.slugs`); a taken slug gets a
 random suffix. Uniqueness is enforced by the database and retried, so two
 concurrent creates with the same title both succeed with different slugs.
+A new title gives a new slug, and the former slugs keep leading to the article
+(links to it never break), so they are never given to another article.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from conduit.db.models import Article
 from conduit.db.types import utc_now
 from conduit.domain.errors import AlreadyExists, Forbidden, NotFound, ValidationFailed
+from conduit.domain.permissions import Permission, can
 from conduit.domain.slugs import slugify, with_suffix
 from conduit.domain.sorting import DEFAULT_SORT, SortOrder
 from conduit.domain.types import (
@@ -94,7 +97,7 @@ class ArticleService:
         return await self.get(slug, viewer)
 
     async def update(self, slug: str, viewer: Viewer, changes: ArticleChanges) -> ArticleView:
-        """Edit an article (author only); a new title gives a new slug."""
+        """Edit an article (author only); a new title gives a new slug, the old one still works."""
         article = await self._owned(slug, viewer)
         old_title = article.title
         if changes.title is not None:
@@ -111,8 +114,12 @@ class ArticleService:
         return await self.get(article.slug, viewer)
 
     async def delete(self, slug: str, viewer: Viewer) -> None:
-        """Delete an article (author only) with its comments, favorites and tag links."""
-        article = await self._owned(slug, viewer)
+        """Delete an article (its author or a moderator) with its comments, favorites and tags."""
+        article = await self._load(slug)
+        if article.author_id != viewer.id and not can(viewer.role, Permission.DELETE_ANY_ARTICLE):
+            raise Forbidden(
+                "only the author or a moderator may delete this article", field="article"
+            )
         await self.articles.delete(article.id)
 
     async def favorite(self, slug: str, viewer: Viewer) -> ArticleView:

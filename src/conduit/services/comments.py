@@ -6,6 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from conduit.db.models import Article
 from conduit.domain.errors import Forbidden, NotFound
+from conduit.domain.permissions import Permission, can
 from conduit.domain.types import CommentView, Viewer
 from conduit.repositories.articles import ArticleRepository
 from conduit.repositories.comments import CommentRepository
@@ -35,14 +36,18 @@ class CommentService:
         return view
 
     async def delete(self, slug: str, comment_id: int, viewer: Viewer) -> None:
-        """Delete a comment; only its author may, and it must belong to that article."""
+        """Delete a comment of that article; its author or a moderator may."""
         article = await self._article(slug)
         comment = await self.comments.get(comment_id)
         if comment is None or comment.article_id != article.id:
             raise NotFound(field="comment")
-        if comment.author_id != viewer.id:
-            raise Forbidden("only the author may delete this comment", field="comment")
-        await self.comments.delete(comment.id)
+        if comment.author_id != viewer.id and not can(viewer.role, Permission.DELETE_ANY_COMMENT):
+            raise Forbidden(
+                "only the author or a moderator may delete this comment", field="comment"
+            )
+        # Two deletes can both find the comment; only the one that really removes it succeeds.
+        if not await self.comments.delete(comment.id):
+            raise NotFound(field="comment")
 
     async def _article(self, slug: str) -> Article:
         article = await self.articles.get_by_slug(slug)

@@ -1,4 +1,4 @@
-"""Registration, login and account updates."""
+"""Registration, login, account updates, and who a token stands for."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from conduit.core.passwords import PasswordHasher
 from conduit.db.models import User
 from conduit.db.types import utc_now
-from conduit.domain.errors import AlreadyExists, InvalidCredentials, Unauthenticated
+from conduit.domain.errors import AlreadyExists, Forbidden, InvalidCredentials, Unauthenticated
+from conduit.domain.permissions import Role
 from conduit.domain.types import UNSET, UserChanges, UserView, Viewer
 from conduit.repositories.users import UserRepository, UserValues
 
@@ -26,7 +27,18 @@ def to_user_view(user: User) -> UserView:
         image=user.image,
         created_at=user.created_at,
         updated_at=user.updated_at,
+        role=Role(user.role),
+        token_version=user.token_version,
     )
+
+
+def banned() -> Forbidden:
+    """What a banned account gets on login and on every write."""
+    return Forbidden("is banned", field="user")
+
+
+def revoked() -> Unauthenticated:
+    return Unauthenticated("is missing or invalid", field="token")
 
 
 class UserService:
@@ -43,7 +55,11 @@ class UserService:
         return to_user_view(user)
 
     async def authenticate(self, *, email: str, password: str) -> UserView:
-        """Check credentials; unknown email and wrong password raise the same error."""
+        """Check credentials; unknown email and wrong password raise the same error.
+
+        A banned account is refused (Forbidden) only after its password matched, so the answer
+        tells a stranger nothing about the account.
+        """
         user = await self.users.get_by_email(normalize_email(email))
         if user is None:
             await self.hasher.dummy_verify(password)
@@ -51,17 +67,34 @@ class UserService:
         ok, new_hash = await self.hasher.verify(password, user.password_hash)
         if not ok:
             raise InvalidCredentials
+        if user.banned_at is not None:
+            raise banned()
         if new_hash is not None:
             # Parameters were raised since this hash was made; upgrade it transparently.
             await self.users.update(user, {"password_hash": new_hash})
         return to_user_view(user)
 
-    async def viewer_for(self, user_id: int) -> Viewer:
-        """The acting user behind a verified token; Unauthenticated if the account is gone."""
+    async def viewer_for(self, user_id: int, *, token_version: int, writing: bool) -> Viewer | None:
+        """The caller behind a verified token.
+
+        Unauthenticated when the account is gone or the token was revoked (its version is not
+        the account's). A banned account's tokens, all issued before the ban, are Forbidden on a
+        write and stand for nobody (None: anonymous) on a read.
+        """
         user = await self.users.get(user_id)
         if user is None:
-            raise Unauthenticated("is missing or invalid", field="token")
-        return Viewer(id=user.id, username=user.username)
+            raise revoked()
+        if user.banned_at is not None:
+            if writing:
+                raise banned()
+            return None
+        if token_version != user.token_version:
+            raise revoked()
+        return Viewer(id=user.id, username=user.username, role=Role(user.role))
+
+    async def revoke_tokens(self, viewer: Viewer) -> None:
+        """Log out everywhere: every token issued so far stops working."""
+        await self.users.bump_token_version(await self._load(viewer))
 
     async def get_current(self, viewer: Viewer) -> UserView:
         """The viewer's own account; Unauthenticated if it no longer exists."""
@@ -74,6 +107,9 @@ class UserService:
         await self._ensure_free(email=values.get("email"), username=values.get("username"))
         values["updated_at"] = utc_now()
         await self.users.update(user, values)
+        if "password_hash" in values:
+            # A new password logs every other session out; the caller gets a fresh token.
+            await self.users.bump_token_version(user)
         return to_user_view(user)
 
     async def _values(self, user: User, changes: UserChanges) -> UserValues:

@@ -1,0 +1,1 @@
+"""Conduit's load benchmark: ``make bench`` (see docs/performance.md)."""

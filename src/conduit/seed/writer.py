@@ -1,0 +1,121 @@
+"""Writing generated rows: COPY through asyncpg on PostgreSQL, Core executemany elsewhere.
+
+Everything runs on the caller's connection and inside its transaction, so a seed either lands
+whole or not at all (and tests can roll it back).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+from sqlalchemy import insert, text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from conduit.db.models import Base
+from conduit.seed.data import Phase, Row, SeedData
+from conduit.seed.progress import Progress
+
+DEFAULT_BATCH_SIZE = 5_000
+# Tables whose ids the seed assigns itself; their sequences must move past them afterwards.
+SEQUENCED_TABLES = ("users", "tags", "articles", "comments")
+
+
+class DatabaseNotEmpty(RuntimeError):
+    """Seeding adds to nothing: generated names and ids would collide with existing rows."""
+
+
+class RowWriter(Protocol):
+    async def write(self, table: str, columns: Sequence[str], rows: Sequence[Row]) -> None: ...
+
+
+class CopyWriter:
+    """``COPY ... FROM STDIN`` in binary: an order of magnitude faster than INSERTs."""
+
+    def __init__(self, driver_connection: Any) -> None:
+        self._driver = driver_connection
+
+    async def write(self, table: str, columns: Sequence[str], rows: Sequence[Row]) -> None:
+        await self._driver.copy_records_to_table(table, records=rows, columns=list(columns))
+
+
+class InsertWriter:
+    """Core ``insert()`` with many parameter sets (executemany), for SQLite."""
+
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._connection = connection
+
+    async def write(self, table: str, columns: Sequence[str], rows: Sequence[Row]) -> None:
+        statement = insert(Base.metadata.tables[table])
+        await self._connection.execute(
+            statement, [dict(zip(columns, row, strict=True)) for row in rows]
+        )
+
+
+async def seed(
+    connection: AsyncConnection,
+    data: SeedData,
+    *,
+    progress: Progress,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+) -> dict[str, int]:
+    """Write every table of ``data`` into an empty database; rows written per table."""
+    # Also the first statement of the transaction: on asyncpg it makes SQLAlchemy open the
+    # driver-level transaction that the COPYs below then run in.
+    await ensure_empty(connection)
+    writer = await writer_for(connection)
+    counts = {
+        phase.table: await write_phase(writer, phase, progress=progress, batch_size=batch_size)
+        for phase in data.phases()
+    }
+    await reset_sequences(connection)
+    return counts
+
+
+async def ensure_empty(connection: AsyncConnection) -> None:
+    for table in ("users", "tags", "articles"):
+        found = await connection.scalar(text(f"SELECT EXISTS (SELECT 1 FROM {table})"))  # noqa: S608
+        if found:
+            raise DatabaseNotEmpty(f"the database already has {table}; seed an empty one")
+
+
+async def writer_for(connection: AsyncConnection) -> RowWriter:
+    if connection.dialect.name == "postgresql" and connection.dialect.driver == "asyncpg":
+        raw = await connection.get_raw_connection()
+        return CopyWriter(raw.driver_connection)
+    return InsertWriter(connection)
+
+
+async def write_phase(
+    writer: RowWriter, phase: Phase, *, progress: Progress, batch_size: int
+) -> int:
+    bar = progress.start(phase.table, phase.units)
+    batch: list[Row] = []
+    units = written = 0
+    for unit_rows in phase.rows():
+        batch.extend(unit_rows)
+        units += 1
+        if len(batch) >= batch_size:
+            await writer.write(phase.table, phase.columns, batch)
+            written += len(batch)
+            bar.advance(units)
+            batch, units = [], 0
+    if batch:
+        await writer.write(phase.table, phase.columns, batch)
+        written += len(batch)
+    bar.advance(units)
+    bar.finish()
+    return written
+
+
+async def reset_sequences(connection: AsyncConnection) -> None:
+    """Point PostgreSQL's id sequences past the seeded ids (SQLite uses max(rowid) + 1)."""
+    if connection.dialect.name != "postgresql":
+        return
+    for table in SEQUENCED_TABLES:
+        await connection.execute(
+            text(
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), max(id)) "  # noqa: S608
+                f"FROM {table} HAVING max(id) IS NOT NULL"
+            )
+        )

@@ -1,0 +1,65 @@
+"""Which database failures are "try again shortly" (503 + Retry-After) and which are bugs (500).
+
+The live versions of these failures (PostgreSQL stopping, starting, crashing, a pool running
+dry) are tests/faults/test_database_outage.py under `make test-faults`.
+"""
+
+from __future__ import annotations
+
+import errno
+import socket
+
+import asyncpg
+import pytest
+from sqlalchemy import exc as sa
+
+from conduit.api.errors import database_unavailable
+
+
+class DriverError(Exception):
+    """Stands in for SQLAlchemy's adapted asyncpg error, which keeps the SQLSTATE."""
+
+    def __init__(self, sqlstate: str) -> None:
+        super().__init__(sqlstate)
+        self.sqlstate = sqlstate
+
+
+def wrapped(sqlstate: str) -> sa.DBAPIError:
+    return sa.DBAPIError("SELECT 1", None, DriverError(sqlstate))
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        pytest.param(wrapped("57P03"), id="starting-up-or-shutting-down"),
+        pytest.param(wrapped("57P01"), id="admin-shutdown"),
+        pytest.param(wrapped("57P02"), id="crash-shutdown"),
+        pytest.param(wrapped("53300"), id="too-many-connections"),
+        pytest.param(asyncpg.exceptions.CannotConnectNowError(), id="driver-cannot-connect"),
+        pytest.param(asyncpg.exceptions.TooManyConnectionsError(), id="driver-no-slot"),
+        pytest.param(ConnectionRefusedError(errno.ECONNREFUSED, "refused"), id="refused"),
+        pytest.param(socket.gaierror(socket.EAI_NONAME, "unknown host"), id="unknown-host"),
+        pytest.param(OSError(errno.EHOSTUNREACH, "no route"), id="host-unreachable"),
+        pytest.param(TimeoutError(), id="connect-timeout"),
+        pytest.param(sa.TimeoutError(), id="pool-timeout"),
+        pytest.param(
+            sa.DBAPIError("SELECT 1", None, Exception("gone"), connection_invalidated=True),
+            id="connection-lost",
+        ),
+    ],
+)
+def test_these_mean_the_database_is_unavailable(error: BaseException) -> None:
+    assert database_unavailable(error)
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        pytest.param(wrapped("23505"), id="unique-violation"),
+        pytest.param(wrapped("42P01"), id="undefined-table"),
+        pytest.param(OSError(errno.ENOENT, "no such file"), id="file-error"),
+        pytest.param(ValueError("bug"), id="bug"),
+    ],
+)
+def test_these_are_bugs(error: BaseException) -> None:
+    assert not database_unavailable(error)
