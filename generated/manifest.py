@@ -164,7 +164,10 @@ STATUS_CODES: Final[Mapping[str, tuple[int, tuple[str, ...]]]] = MappingProxyTyp
                 "403",
                 "413",
                 "422",
+                "415",
+                "429",
                 "500",
+                "503",
             ),
         ),
         "CreateUser": (
@@ -173,7 +176,10 @@ STATUS_CODES: Final[Mapping[str, tuple[int, tuple[str, ...]]]] = MappingProxyTyp
                 "409",
                 "413",
                 "422",
+                "415",
+                "429",
                 "500",
+                "503",
             ),
         ),
         "GetCurrentUser": (
@@ -181,6 +187,7 @@ STATUS_CODES: Final[Mapping[str, tuple[int, tuple[str, ...]]]] = MappingProxyTyp
             (
                 "401",
                 "500",
+                "503",
             ),
         ),
         "UpdateCurrentUser": (
@@ -191,7 +198,10 @@ STATUS_CODES: Final[Mapping[str, tuple[int, tuple[str, ...]]]] = MappingProxyTyp
                 "409",
                 "413",
                 "422",
+                "415",
+                "429",
                 "500",
+                "503",
             ),
         ),
         "Logout": (
@@ -199,7 +209,9 @@ STATUS_CODES: Final[Mapping[str, tuple[int, tuple[str, ...]]]] = MappingProxyTyp
             (
                 "401",
                 "403",
+                "429",
                 "500",
+                "503",
             ),
         ),
         "GetProfileByUsername": (
@@ -209,6 +221,7 @@ STATUS_CODES: Final[Mapping[str, tuple[int, tuple[str, ...]]]] = MappingProxyTyp
                 "404",
                 "422",
                 "500",
+                "503",
             ),
         ),
         "FollowUserByUsername": (
@@ -218,7 +231,9 @@ STATUS_CODES: Final[Mapping[str, tuple[int, tuple[str, ...]]]] = MappingProxyTyp
                 "403",
                 "404",
                 "422",
+                "429",
                 "500",
+                "503",
             ),
         ),
         "UnfollowUserByUsername": (
@@ -228,7 +243,9 @@ STATUS_CODES: Final[Mapping[str, tuple[int, tuple[str, ...]]]] = MappingProxyTyp
                 "403",
                 "404",
                 "422",
+                "429",
                 "500",
+                "503",
             ),
         ),
         "GetArticlesFeed": (
@@ -237,6 +254,7 @@ STATUS_CODES: Final[Mapping[str, tuple[int, tuple[str, ...]]]] = MappingProxyTyp
                 "401",
                 "422",
                 "500",
+                "503",
             ),
         ),
         "GetArticles": (
@@ -245,6 +263,7 @@ STATUS_CODES: Final[Mapping[str, tuple[int, tuple[str, ...]]]] = MappingProxyTyp
                 "401",
                 "422",
                 "500",
+                "503",
             ),
         ),
         "CreateArticle": (
@@ -254,7 +273,10 @@ STATUS_CODES: Final[Mapping[str, tuple[int, tuple[str, ...]]]] = MappingProxyTyp
                 "403",
                 "413",
                 "422",
+                "415",
+                "429",
                 "500",
+                "503",
             ),
         ),
         "GetArticle": (
@@ -264,6 +286,7 @@ STATUS_CODES: Final[Mapping[str, tuple[int, tuple[str, ...]]]] = MappingProxyTyp
                 "404",
                 "422",
                 "500",
+                "503",
             ),
         ),
         "UpdateArticle": (
@@ -274,7 +297,10 @@ STATUS_CODES: Final[Mapping[str, tuple[int, tuple[str, ...]]]] = MappingProxyTyp
                 "404",
                 "413",
                 "422",
+                "415",
+                "429",
                 "500",
+                "503",
             ),
         ),
         "DeleteArticle": (
@@ -284,7 +310,9 @@ STATUS_CODES: Final[Mapping[str, tuple[int, tuple[str, ...]]]] = MappingProxyTyp
                 "403",
                 "404",
                 "422",
+                "429",
                 "500",
+                "503",
             ),
         ),
         "GetArticleComments": (
@@ -294,6 +322,7 @@ STATUS_CODES: Final[Mapping[str, tuple[int, tuple[str, ...]]]] = MappingProxyTyp
                 "404",
                 "422",
                 "500",
+                "503",
             ),
         ),
         "CreateArticleComment": (
@@ -304,7 +333,10 @@ STATUS_CODES: Final[Mapping[str, tuple[int, tuple[str, ...]]]] = MappingProxyTyp
                 "404",
                 "413",
                 "422",
+                "415",
+                "429",
                 "500",
+                "503",
             ),
         ),
         "DeleteArticleComment": (
@@ -314,7 +346,9 @@ STATUS_CODES: Final[Mapping[str, tuple[int, tuple[str, ...]]]] = MappingProxyTyp
                 "403",
                 "404",
                 "422",
+                "429",
                 "500",
+                "503",
             ),
         ),
         "CreateArticleFavorite": (
@@ -324,7 +358,9 @@ STATUS_CODES: Final[Mapping[str, tuple[int, tuple[str, ...]]]] = MappingProxyTyp
                 "403",
                 "404",
                 "422",
+                "429",
                 "500",
+                "503",
             ),
         ),
         "DeleteArticleFavorite": (
@@ -334,10 +370,18 @@ STATUS_CODES: Final[Mapping[str, tuple[int, tuple[str, ...]]]] = MappingProxyTyp
                 "403",
                 "404",
                 "422",
+                "429",
                 "500",
+                "503",
             ),
         ),
-        "GetTags": (200, ("500",)),
+        "GetTags": (
+            200,
+            (
+                "500",
+                "503",
+            ),
+        ),
         "ListUsers": (
             200,
             (
@@ -345,6 +389,7 @@ STATUS_CODES: Final[Mapping[str, tuple[int, tuple[str, ...]]]] = MappingProxyTyp
                 "403",
                 "422",
                 "500",
+                "503",
             ),
         ),
         "SetUserRole": (
@@ -355,7 +400,10 @@ STATUS_CODES: Final[Mapping[str, tuple[int, tuple[str, ...]]]] = MappingProxyTyp
                 "404",
                 "413",
                 "422",
+                "415",
+                "429",
                 "500",
+                "503",
             ),
         ),
         "BanUser": (
@@ -365,7 +413,9 @@ STATUS_CODES: Final[Mapping[str, tuple[int, tuple[str, ...]]]] = MappingProxyTyp
                 "403",
                 "404",
                 "422",
+                "429",
                 "500",
+                "503",
             ),
         ),
         "UnbanUser": (
@@ -375,7 +425,9 @@ STATUS_CODES: Final[Mapping[str, tuple[int, tuple[str, ...]]]] = MappingProxyTyp
                 "403",
                 "404",
                 "422",
+                "429",
                 "500",
+                "503",
             ),
         ),
     }

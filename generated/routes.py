@@ -114,9 +114,21 @@ def build_router(providers: Providers, auth: AuthDependencies) -> APIRouter:
                 "model": GenericErrorModel,
                 "description": "The request is malformed or a field is invalid; the key names the field.",
             },
+            415: {
+                "model": GenericErrorModel,
+                "description": "The request body is not sent as `application/json` (UTF-8).",
+            },
+            429: {
+                "model": GenericErrorModel,
+                "description": "Too many requests from this client (login and registration: per address) or this user\n(other writes). Retry after `Retry-After` seconds. Rate-limited operations carry the\n`RateLimit-*` headers on every response while limiting is enabled.\n",
+            },
             500: {
                 "model": GenericErrorModel,
                 "description": "An unexpected error; the server logged it.",
+            },
+            503: {
+                "model": GenericErrorModel,
+                "description": "The database cannot be reached right now; retry after `Retry-After` seconds.",
             },
         },
     )
@@ -149,9 +161,21 @@ def build_router(providers: Providers, auth: AuthDependencies) -> APIRouter:
                 "model": GenericErrorModel,
                 "description": "The request is malformed or a field is invalid; the key names the field.",
             },
+            415: {
+                "model": GenericErrorModel,
+                "description": "The request body is not sent as `application/json` (UTF-8).",
+            },
+            429: {
+                "model": GenericErrorModel,
+                "description": "Too many requests from this client (login and registration: per address) or this user\n(other writes). Retry after `Retry-After` seconds. Rate-limited operations carry the\n`RateLimit-*` headers on every response while limiting is enabled.\n",
+            },
             500: {
                 "model": GenericErrorModel,
                 "description": "An unexpected error; the server logged it.",
+            },
+            503: {
+                "model": GenericErrorModel,
+                "description": "The database cannot be reached right now; retry after `Retry-After` seconds.",
             },
         },
     )
@@ -179,6 +203,10 @@ def build_router(providers: Providers, auth: AuthDependencies) -> APIRouter:
             500: {
                 "model": GenericErrorModel,
                 "description": "An unexpected error; the server logged it.",
+            },
+            503: {
+                "model": GenericErrorModel,
+                "description": "The database cannot be reached right now; retry after `Retry-After` seconds.",
             },
         },
         dependencies=[Security(auth.required)],
@@ -219,9 +247,21 @@ def build_router(providers: Providers, auth: AuthDependencies) -> APIRouter:
                 "model": GenericErrorModel,
                 "description": "The request is malformed or a field is invalid; the key names the field.",
             },
+            415: {
+                "model": GenericErrorModel,
+                "description": "The request body is not sent as `application/json` (UTF-8).",
+            },
+            429: {
+                "model": GenericErrorModel,
+                "description": "Too many requests from this client (login and registration: per address) or this user\n(other writes). Retry after `Retry-After` seconds. Rate-limited operations carry the\n`RateLimit-*` headers on every response while limiting is enabled.\n",
+            },
             500: {
                 "model": GenericErrorModel,
                 "description": "An unexpected error; the server logged it.",
+            },
+            503: {
+                "model": GenericErrorModel,
+                "description": "The database cannot be reached right now; retry after `Retry-After` seconds.",
             },
         },
         dependencies=[Security(auth.required)],
@@ -252,9 +292,17 @@ def build_router(providers: Providers, auth: AuthDependencies) -> APIRouter:
                 "model": GenericErrorModel,
                 "description": "The account is banned; it may read as anonymous, but not write or log in.",
             },
+            429: {
+                "model": GenericErrorModel,
+                "description": "Too many requests from this client (login and registration: per address) or this user\n(other writes). Retry after `Retry-After` seconds. Rate-limited operations carry the\n`RateLimit-*` headers on every response while limiting is enabled.\n",
+            },
             500: {
                 "model": GenericErrorModel,
                 "description": "An unexpected error; the server logged it.",
+            },
+            503: {
+                "model": GenericErrorModel,
+                "description": "The database cannot be reached right now; retry after `Retry-After` seconds.",
             },
         },
         dependencies=[Security(auth.required)],
@@ -291,6 +339,10 @@ def build_router(providers: Providers, auth: AuthDependencies) -> APIRouter:
             500: {
                 "model": GenericErrorModel,
                 "description": "An unexpected error; the server logged it.",
+            },
+            503: {
+                "model": GenericErrorModel,
+                "description": "The database cannot be reached right now; retry after `Retry-After` seconds.",
             },
         },
         dependencies=[Security(auth.optional)],
@@ -330,9 +382,17 @@ def build_router(providers: Providers, auth: AuthDependencies) -> APIRouter:
                 "model": GenericErrorModel,
                 "description": "The request is malformed or a field is invalid; the key names the field.",
             },
+            429: {
+                "model": GenericErrorModel,
+                "description": "Too many requests from this client (login and registration: per address) or this user\n(other writes). Retry after `Retry-After` seconds. Rate-limited operations carry the\n`RateLimit-*` headers on every response while limiting is enabled.\n",
+            },
             500: {
                 "model": GenericErrorModel,
                 "description": "An unexpected error; the server logged it.",
+            },
+            503: {
+                "model": GenericErrorModel,
+                "description": "The database cannot be reached right now; retry after `Retry-After` seconds.",
             },
         },
         dependencies=[Security(auth.required)],
@@ -372,9 +432,17 @@ def build_router(providers: Providers, auth: AuthDependencies) -> APIRouter:
                 "model": GenericErrorModel,
                 "description": "The request is malformed or a field is invalid; the key names the field.",
             },
+            429: {
+                "model": GenericErrorModel,
+                "description": "Too many requests from this client (login and registration: per address) or this user\n(other writes). Retry after `Retry-After` seconds. Rate-limited operations carry the\n`RateLimit-*` headers on every response while limiting is enabled.\n",
+            },
             500: {
                 "model": GenericErrorModel,
                 "description": "An unexpected error; the server logged it.",
+            },
+            503: {
+                "model": GenericErrorModel,
+                "description": "The database cannot be reached right now; retry after `Retry-After` seconds.",
             },
         },
         dependencies=[Security(auth.required)],
@@ -410,6 +478,10 @@ def build_router(providers: Providers, auth: AuthDependencies) -> APIRouter:
                 "model": GenericErrorModel,
                 "description": "An unexpected error; the server logged it.",
             },
+            503: {
+                "model": GenericErrorModel,
+                "description": "The database cannot be reached right now; retry after `Retry-After` seconds.",
+            },
         },
         dependencies=[Security(auth.required)],
     )
@@ -443,6 +515,10 @@ def build_router(providers: Providers, auth: AuthDependencies) -> APIRouter:
             500: {
                 "model": GenericErrorModel,
                 "description": "An unexpected error; the server logged it.",
+            },
+            503: {
+                "model": GenericErrorModel,
+                "description": "The database cannot be reached right now; retry after `Retry-After` seconds.",
             },
         },
         dependencies=[Security(auth.optional)],
@@ -503,9 +579,21 @@ def build_router(providers: Providers, auth: AuthDependencies) -> APIRouter:
                 "model": GenericErrorModel,
                 "description": "The request is malformed or a field is invalid; the key names the field.",
             },
+            415: {
+                "model": GenericErrorModel,
+                "description": "The request body is not sent as `application/json` (UTF-8).",
+            },
+            429: {
+                "model": GenericErrorModel,
+                "description": "Too many requests from this client (login and registration: per address) or this user\n(other writes). Retry after `Retry-After` seconds. Rate-limited operations carry the\n`RateLimit-*` headers on every response while limiting is enabled.\n",
+            },
             500: {
                 "model": GenericErrorModel,
                 "description": "An unexpected error; the server logged it.",
+            },
+            503: {
+                "model": GenericErrorModel,
+                "description": "The database cannot be reached right now; retry after `Retry-After` seconds.",
             },
         },
         dependencies=[Security(auth.required)],
@@ -541,6 +629,10 @@ def build_router(providers: Providers, auth: AuthDependencies) -> APIRouter:
             500: {
                 "model": GenericErrorModel,
                 "description": "An unexpected error; the server logged it.",
+            },
+            503: {
+                "model": GenericErrorModel,
+                "description": "The database cannot be reached right now; retry after `Retry-After` seconds.",
             },
         },
         dependencies=[Security(auth.optional)],
@@ -585,9 +677,21 @@ def build_router(providers: Providers, auth: AuthDependencies) -> APIRouter:
                 "model": GenericErrorModel,
                 "description": "The request is malformed or a field is invalid; the key names the field.",
             },
+            415: {
+                "model": GenericErrorModel,
+                "description": "The request body is not sent as `application/json` (UTF-8).",
+            },
+            429: {
+                "model": GenericErrorModel,
+                "description": "Too many requests from this client (login and registration: per address) or this user\n(other writes). Retry after `Retry-After` seconds. Rate-limited operations carry the\n`RateLimit-*` headers on every response while limiting is enabled.\n",
+            },
             500: {
                 "model": GenericErrorModel,
                 "description": "An unexpected error; the server logged it.",
+            },
+            503: {
+                "model": GenericErrorModel,
+                "description": "The database cannot be reached right now; retry after `Retry-After` seconds.",
             },
         },
         dependencies=[Security(auth.required)],
@@ -630,9 +734,17 @@ def build_router(providers: Providers, auth: AuthDependencies) -> APIRouter:
                 "model": GenericErrorModel,
                 "description": "The request is malformed or a field is invalid; the key names the field.",
             },
+            429: {
+                "model": GenericErrorModel,
+                "description": "Too many requests from this client (login and registration: per address) or this user\n(other writes). Retry after `Retry-After` seconds. Rate-limited operations carry the\n`RateLimit-*` headers on every response while limiting is enabled.\n",
+            },
             500: {
                 "model": GenericErrorModel,
                 "description": "An unexpected error; the server logged it.",
+            },
+            503: {
+                "model": GenericErrorModel,
+                "description": "The database cannot be reached right now; retry after `Retry-After` seconds.",
             },
         },
         dependencies=[Security(auth.required)],
@@ -673,6 +785,10 @@ def build_router(providers: Providers, auth: AuthDependencies) -> APIRouter:
             500: {
                 "model": GenericErrorModel,
                 "description": "An unexpected error; the server logged it.",
+            },
+            503: {
+                "model": GenericErrorModel,
+                "description": "The database cannot be reached right now; retry after `Retry-After` seconds.",
             },
         },
         dependencies=[Security(auth.optional)],
@@ -716,9 +832,21 @@ def build_router(providers: Providers, auth: AuthDependencies) -> APIRouter:
                 "model": GenericErrorModel,
                 "description": "The request is malformed or a field is invalid; the key names the field.",
             },
+            415: {
+                "model": GenericErrorModel,
+                "description": "The request body is not sent as `application/json` (UTF-8).",
+            },
+            429: {
+                "model": GenericErrorModel,
+                "description": "Too many requests from this client (login and registration: per address) or this user\n(other writes). Retry after `Retry-After` seconds. Rate-limited operations carry the\n`RateLimit-*` headers on every response while limiting is enabled.\n",
+            },
             500: {
                 "model": GenericErrorModel,
                 "description": "An unexpected error; the server logged it.",
+            },
+            503: {
+                "model": GenericErrorModel,
+                "description": "The database cannot be reached right now; retry after `Retry-After` seconds.",
             },
         },
         dependencies=[Security(auth.required)],
@@ -761,9 +889,17 @@ def build_router(providers: Providers, auth: AuthDependencies) -> APIRouter:
                 "model": GenericErrorModel,
                 "description": "The request is malformed or a field is invalid; the key names the field.",
             },
+            429: {
+                "model": GenericErrorModel,
+                "description": "Too many requests from this client (login and registration: per address) or this user\n(other writes). Retry after `Retry-After` seconds. Rate-limited operations carry the\n`RateLimit-*` headers on every response while limiting is enabled.\n",
+            },
             500: {
                 "model": GenericErrorModel,
                 "description": "An unexpected error; the server logged it.",
+            },
+            503: {
+                "model": GenericErrorModel,
+                "description": "The database cannot be reached right now; retry after `Retry-After` seconds.",
             },
         },
         dependencies=[Security(auth.required)],
@@ -806,9 +942,17 @@ def build_router(providers: Providers, auth: AuthDependencies) -> APIRouter:
                 "model": GenericErrorModel,
                 "description": "The request is malformed or a field is invalid; the key names the field.",
             },
+            429: {
+                "model": GenericErrorModel,
+                "description": "Too many requests from this client (login and registration: per address) or this user\n(other writes). Retry after `Retry-After` seconds. Rate-limited operations carry the\n`RateLimit-*` headers on every response while limiting is enabled.\n",
+            },
             500: {
                 "model": GenericErrorModel,
                 "description": "An unexpected error; the server logged it.",
+            },
+            503: {
+                "model": GenericErrorModel,
+                "description": "The database cannot be reached right now; retry after `Retry-After` seconds.",
             },
         },
         dependencies=[Security(auth.required)],
@@ -849,9 +993,17 @@ def build_router(providers: Providers, auth: AuthDependencies) -> APIRouter:
                 "model": GenericErrorModel,
                 "description": "The request is malformed or a field is invalid; the key names the field.",
             },
+            429: {
+                "model": GenericErrorModel,
+                "description": "Too many requests from this client (login and registration: per address) or this user\n(other writes). Retry after `Retry-After` seconds. Rate-limited operations carry the\n`RateLimit-*` headers on every response while limiting is enabled.\n",
+            },
             500: {
                 "model": GenericErrorModel,
                 "description": "An unexpected error; the server logged it.",
+            },
+            503: {
+                "model": GenericErrorModel,
+                "description": "The database cannot be reached right now; retry after `Retry-After` seconds.",
             },
         },
         dependencies=[Security(auth.required)],
@@ -879,6 +1031,10 @@ def build_router(providers: Providers, auth: AuthDependencies) -> APIRouter:
             500: {
                 "model": GenericErrorModel,
                 "description": "An unexpected error; the server logged it.",
+            },
+            503: {
+                "model": GenericErrorModel,
+                "description": "The database cannot be reached right now; retry after `Retry-After` seconds.",
             },
         },
     )
@@ -913,6 +1069,10 @@ def build_router(providers: Providers, auth: AuthDependencies) -> APIRouter:
             500: {
                 "model": GenericErrorModel,
                 "description": "An unexpected error; the server logged it.",
+            },
+            503: {
+                "model": GenericErrorModel,
+                "description": "The database cannot be reached right now; retry after `Retry-After` seconds.",
             },
         },
         dependencies=[Security(auth.required, scopes=["admin"])],
@@ -960,9 +1120,21 @@ def build_router(providers: Providers, auth: AuthDependencies) -> APIRouter:
                 "model": GenericErrorModel,
                 "description": "The request is malformed or a field is invalid; the key names the field.",
             },
+            415: {
+                "model": GenericErrorModel,
+                "description": "The request body is not sent as `application/json` (UTF-8).",
+            },
+            429: {
+                "model": GenericErrorModel,
+                "description": "Too many requests from this client (login and registration: per address) or this user\n(other writes). Retry after `Retry-After` seconds. Rate-limited operations carry the\n`RateLimit-*` headers on every response while limiting is enabled.\n",
+            },
             500: {
                 "model": GenericErrorModel,
                 "description": "An unexpected error; the server logged it.",
+            },
+            503: {
+                "model": GenericErrorModel,
+                "description": "The database cannot be reached right now; retry after `Retry-After` seconds.",
             },
         },
         dependencies=[Security(auth.required, scopes=["admin"])],
@@ -1003,9 +1175,17 @@ def build_router(providers: Providers, auth: AuthDependencies) -> APIRouter:
                 "model": GenericErrorModel,
                 "description": "The request is malformed or a field is invalid; the key names the field.",
             },
+            429: {
+                "model": GenericErrorModel,
+                "description": "Too many requests from this client (login and registration: per address) or this user\n(other writes). Retry after `Retry-After` seconds. Rate-limited operations carry the\n`RateLimit-*` headers on every response while limiting is enabled.\n",
+            },
             500: {
                 "model": GenericErrorModel,
                 "description": "An unexpected error; the server logged it.",
+            },
+            503: {
+                "model": GenericErrorModel,
+                "description": "The database cannot be reached right now; retry after `Retry-After` seconds.",
             },
         },
         dependencies=[Security(auth.required, scopes=["admin"])],
@@ -1045,9 +1225,17 @@ def build_router(providers: Providers, auth: AuthDependencies) -> APIRouter:
                 "model": GenericErrorModel,
                 "description": "The request is malformed or a field is invalid; the key names the field.",
             },
+            429: {
+                "model": GenericErrorModel,
+                "description": "Too many requests from this client (login and registration: per address) or this user\n(other writes). Retry after `Retry-After` seconds. Rate-limited operations carry the\n`RateLimit-*` headers on every response while limiting is enabled.\n",
+            },
             500: {
                 "model": GenericErrorModel,
                 "description": "An unexpected error; the server logged it.",
+            },
+            503: {
+                "model": GenericErrorModel,
+                "description": "The database cannot be reached right now; retry after `Retry-After` seconds.",
             },
         },
         dependencies=[Security(auth.required, scopes=["admin"])],

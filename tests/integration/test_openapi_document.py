@@ -74,6 +74,16 @@ def schemes(operation: dict[str, Any]) -> set[str]:
     return {name for requirement in operation.get("security") or [] for name in requirement}
 
 
+def roles(operation: dict[str, Any]) -> set[str]:
+    """The roles (OpenAPI 3.1) or scopes the security requirements list."""
+    return {
+        role
+        for requirement in operation.get("security") or []
+        for listed in requirement.values()
+        for role in listed
+    }
+
+
 async def test_the_served_document_is_the_contract(app: FastAPI, contract: dict[str, Any]) -> None:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://conduit") as client:
@@ -91,7 +101,7 @@ def test_fastapi_registers_exactly_the_contract_operations(
     assert actual == expected
 
 
-ASPECTS = ("parameters", "request body", "status codes", "security")
+ASPECTS = ("parameters", "request body", "status codes", "security", "roles")
 
 
 def mismatches(contract: dict[str, Any], derived: dict[str, Any]) -> list[str]:
@@ -135,8 +145,8 @@ class TestTheComparisonCatchesDrift:
         broken = copy.deepcopy(derived)
         broken["paths"]["/api/user"]["get"]["responses"]["418"] = {"description": "teapot"}
         assert mismatches(contract, broken) == [
-            "GetCurrentUser status codes: contract ['200', '401', '500'], "
-            "app ['200', '401', '418', '500']"
+            "GetCurrentUser status codes: contract ['200', '401', '500', '503'], "
+            "app ['200', '401', '418', '500', '503']"
         ]
 
     def test_a_protected_operation_left_public(
@@ -147,6 +157,13 @@ class TestTheComparisonCatchesDrift:
         assert mismatches(contract, broken) == [
             "CreateArticle security: contract ['Token'], app []"
         ]
+
+    def test_an_admin_operation_open_to_any_user(
+        self, contract: dict[str, Any], derived: dict[str, Any]
+    ) -> None:
+        broken = copy.deepcopy(derived)
+        broken["paths"]["/api/admin/users"]["get"]["security"] = [{"Token": []}]
+        assert mismatches(contract, broken) == ["ListUsers roles: contract ['admin'], app []"]
 
     def test_a_missing_request_body(
         self, contract: dict[str, Any], derived: dict[str, Any]
@@ -178,6 +195,8 @@ def _aspect(
         return _body(contract, spec), _body(derived, actual)
     if aspect == "status codes":
         return sorted(spec["responses"]), sorted(actual["responses"])
+    if aspect == "roles":
+        return sorted(roles(spec)), sorted(roles(actual))
     return sorted(schemes(spec)), sorted(schemes(actual))
 
 
