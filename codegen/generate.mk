@@ -31,3 +31,6 @@ generate-check: $(CODEGEN_VENV)/.installed  ## fail if generated/ differs from a
 		echo "generated/ is not what codegen/ makes of $(CODEGEN_CONTRACT): run 'make generate'" >&2; \
 		exit 1; \
 	fi
+
+# tests/loop runs the generator (and the drift check) on a copy of the project.
+test: $(CODEGEN_VENV)/.installed
