@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from conduit.core.settings import Settings
 from conduit.db.migrate import make_config
 
-SEEDER_FORMAT = 1  # bump when conduit.seed changes what it writes for the same flags
+SEEDER_FORMAT = 3  # bump when conduit.seed changes what it writes for the same flags
 MAX_IDENTIFIER = 63
 
 

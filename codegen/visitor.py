@@ -107,8 +107,15 @@ class ResponseHeader:
 
     name: str  # as in the contract, e.g. "ETag"
     py_name: str  # field of the operation's <OperationId>ResponseHeaders class, e.g. "etag"
+    annotation: str  # "str" or "int"
     required: bool
     description: str  # on one line
+
+    @property
+    def wire_value(self) -> str:
+        """The field as the header's text."""
+        field = f"self.{self.py_name}"
+        return field if self.annotation == "str" else f"str({field})"
 
 
 @dataclass(frozen=True)
@@ -394,17 +401,17 @@ def _response_headers(
         py_name = header_name(str(name))
         if str(name).lower() == "content-type":
             raise ContractError(f"{header_where}: OpenAPI ignores a Content-Type response header")
-        if "schema" not in header or _types(doc.resolve(header["schema"], header_where)) != [
-            "string"
-        ]:
-            raise ContractError(f"{header_where}: response headers need a string `schema`")
+        types = _types(doc.resolve(header.get("schema", {}), header_where))
+        if types not in (["string"], ["integer"]):
+            raise ContractError(f"{header_where}: response headers need a string or integer schema")
         if not py_name.isidentifier() or keyword.iskeyword(py_name):
             raise ContractError(f"{header_where}: {py_name!r} cannot be a Python name")
         if py_name in {h.py_name for h in headers}:
             raise ContractError(f"{header_where}: two headers would be named {py_name!r}")
         description = " ".join(str(header.get("description") or "").split())
         required = bool(header.get("required"))
-        headers.append(ResponseHeader(str(name), py_name, required, description))
+        annotation = SCALAR_TYPES[types[0]]
+        headers.append(ResponseHeader(str(name), py_name, annotation, required, description))
     return tuple(headers)
 
 

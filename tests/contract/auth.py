@@ -75,7 +75,8 @@ def admin_token(email: str, password: str) -> type[ConduitToken]:
 
     class ConduitAdminToken(ConduitToken):
         def get(self, case: Case[Any], ctx: AuthContext) -> str:
-            with asgi.get_client(ctx.app) as client:
+            app: Any = ctx.app
+            with asgi.get_client(app) as client:
                 response = client.post(
                     "/api/users/login", json={"user": {"email": email, "password": password}}
                 )

@@ -23,7 +23,6 @@ import pytest
 import schemathesis
 from fastapi import FastAPI
 from pydantic import SecretStr
-from schemathesis import BaseSchema
 from schemathesis.python import asgi
 from schemathesis.specs.openapi.schemas import OpenApiSchema
 
@@ -113,18 +112,28 @@ async def contract_admin(
 
 @pytest.fixture(scope="session")
 def contract_schema(contract_app: FastAPI, contract_admin: tuple[str, str]) -> OpenApiSchema:
-    schema = schemathesis.openapi.from_path(CONTRACT, config=schemathesis_config())
-    schema.app = contract_app
+    return load_schema(contract_app, contract_admin, schemathesis_config())
+
+
+@pytest.fixture
+def operation_schema(
+    contract_app: FastAPI, contract_admin: tuple[str, str], operation_id: str
+) -> OpenApiSchema:
+    """``contract_schema`` narrowed to the operation the test is parametrized with.
+
+    Narrowed in its configuration: ``from_fixture`` replaces a schema's own filters with the
+    test's (``schema.include()`` here would run every operation in every test).
+    """
+    return load_schema(contract_app, contract_admin, schemathesis_config(only=operation_id))
+
+
+def load_schema(app: FastAPI, admin: tuple[str, str], config: schemathesis.Config) -> OpenApiSchema:
+    schema = schemathesis.openapi.from_path(CONTRACT, config=config)
+    schema.app = app
     # No retry on 401: a valid token refused would be a bug to report, not a token to refresh.
     # The first provider that applies is used: admins first, on the operations reserved to them.
-    schema.auth(retry_on=[]).apply_to(lists_roles)(admin_token(*contract_admin))
+    schema.auth(retry_on=[]).apply_to(lists_roles)(admin_token(*admin))
     schema.auth(retry_on=[], cache_by_key=token_cache_key).apply_to(lists_token_scheme)(
         ConduitToken
     )
     return schema
-
-
-@pytest.fixture
-def operation_schema(contract_schema: OpenApiSchema, operation_id: str) -> BaseSchema:
-    """``contract_schema`` narrowed to the operation the test is parametrized with."""
-    return contract_schema.include(operation_id=operation_id)

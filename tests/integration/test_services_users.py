@@ -239,3 +239,31 @@ class TestRevocation:
         await users.revoke_tokens(user.viewer)
         await users.revoke_tokens(user.viewer)
         assert (await users.get_current(user.viewer)).token_version == 2
+
+
+class TestLoginHoldsNoConnectionWhileHashing:
+    async def test_the_read_transaction_is_over_before_argon2_runs(
+        self, users: UserService, factory: Factory, session: AsyncSession
+    ) -> None:
+        await factory.user("jake", email="jake@example.com")
+        seen: list[bool] = []
+        verify = users.hasher.verify
+
+        async def spy(password: str, password_hash: str) -> tuple[bool, str | None]:
+            seen.append(session.in_transaction())
+            return await verify(password, password_hash)
+
+        users.hasher = _Spy(users.hasher, spy)  # type: ignore[assignment]
+        await users.authenticate(email="jake@example.com", password=DEFAULT_PASSWORD)
+        assert seen == [False]
+
+
+class _Spy:
+    """A hasher whose ``verify`` is replaced; everything else is the real one's."""
+
+    def __init__(self, hasher: PasswordHasher, verify: object) -> None:
+        self._hasher = hasher
+        self.verify = verify
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._hasher, name)

@@ -9,7 +9,7 @@ import pytest
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from generated import models
-from generated.fields import IntParam, format_timestamp
+from generated.fields import BoolParam, IntParam, format_timestamp
 
 NEW_ARTICLE = {"title": "How to train your dragon", "description": "Ever wonder how?", "body": "B"}
 
@@ -128,3 +128,14 @@ def test_article_sort_is_a_str_enum_of_the_contract_values() -> None:
         "-title",
     }
     assert models.ArticleSort("title") == "title"
+
+
+class TestBoolParam:
+    @pytest.mark.parametrize(("text", "value"), [("true", True), ("false", False)])
+    def test_true_and_false_are_booleans(self, text: str, value: bool) -> None:
+        assert TypeAdapter(BoolParam).validate_python(text) is value
+
+    @pytest.mark.parametrize("text", ["1", "0", "yes", "on", "t", "True", "FALSE", "", " true"])
+    def test_anything_else_is_refused(self, text: str) -> None:
+        with pytest.raises(ValidationError):
+            TypeAdapter(BoolParam).validate_python(text)

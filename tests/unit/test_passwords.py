@@ -60,3 +60,30 @@ async def test_hashing_runs_off_the_event_loop_thread(
     await hasher.hash("s3cret")
     assert threads
     assert threads[0] != threading.get_ident()
+
+
+async def test_concurrent_hashes_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    import anyio
+
+    hasher = PasswordHasher(CHEAP, concurrency=2)
+    running = peak = 0
+    lock = threading.Lock()
+    original = hasher._hash.hash
+
+    def slow(password: str) -> str:
+        nonlocal running, peak
+        with lock:
+            running += 1
+            peak = max(peak, running)
+        try:
+            threading.Event().wait(0.02)
+            return original(password)
+        finally:
+            with lock:
+                running -= 1
+
+    monkeypatch.setattr(hasher._hash, "hash", slow)
+    async with anyio.create_task_group() as group:
+        for _ in range(8):
+            group.start_soon(hasher.hash, "s3cret")
+    assert peak == 2

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -40,9 +41,8 @@ class TestJwtSecret:
 
 
 class TestJwtKeys:
-    KEYS = '[{"kid": "2026-11", "secret": "%s"}, {"kid": "2026-05", "secret": "%s"}]' % (
-        "n" * 40,
-        "o" * 40,
+    KEYS = json.dumps(
+        [{"kid": "2026-11", "secret": "n" * 40}, {"kid": "2026-05", "secret": "o" * 40}]
     )
 
     def test_a_json_list_from_the_environment_gives_the_keys_in_order(

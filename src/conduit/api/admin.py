@@ -67,5 +67,5 @@ class Admin(AdminApi):
         return to_account_response(await self._service.unban(required(self._viewer), username))
 
 
-def provide(session: SessionDep, viewer: RouteViewerDep) -> Admin:
+async def provide(session: SessionDep, viewer: RouteViewerDep) -> Admin:
     return Admin(AccountService(session), viewer)

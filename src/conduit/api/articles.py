@@ -125,5 +125,5 @@ class Articles(ArticlesApi):
         await self._service.delete(slug, required(self._viewer))
 
 
-def provide(session: SessionDep, viewer: RouteViewerDep) -> Articles:
+async def provide(session: SessionDep, viewer: RouteViewerDep) -> Articles:
     return Articles(ArticleService(session), viewer)

@@ -39,5 +39,5 @@ class Comments(CommentsApi):
         await self._service.delete(slug, id, required(self._viewer))
 
 
-def provide(session: SessionDep, viewer: RouteViewerDep) -> Comments:
+async def provide(session: SessionDep, viewer: RouteViewerDep) -> Comments:
     return Comments(CommentService(session), viewer)

@@ -26,17 +26,17 @@ token_header = APIKeyHeader(name="Authorization", scheme_name="Token", auto_erro
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_tokens(request: Request) -> TokenCodec:
+async def get_tokens(request: Request) -> TokenCodec:
     tokens: TokenCodec = request.app.state.tokens
     return tokens
 
 
-def get_hasher(request: Request) -> PasswordHasher:
+async def get_hasher(request: Request) -> PasswordHasher:
     hasher: PasswordHasher = request.app.state.hasher
     return hasher
 
@@ -46,8 +46,15 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 
     Scoped to the endpoint function (``scope="function"``), so the commit runs before the
     response is sent: a failure at commit time becomes an error response, never a 2xx for a
-    write that did not happen.
+    write that did not happen. Reads (GET, HEAD, OPTIONS) get a session that has nothing to
+    commit and, on PostgreSQL, no transaction at all (see ``create_read_sessionmaker``).
     """
+    if request.method in READ_METHODS:
+        readers = getattr(request.app.state, "read_sessionmaker", None)
+        if readers is not None:
+            async with readers() as session:
+                yield session
+            return
     async with request.app.state.sessionmaker() as session:
         try:
             yield session

@@ -23,5 +23,5 @@ class Favorites(FavoritesApi):
         return to_article_out(await self._service.unfavorite(slug, required(self._viewer)))
 
 
-def provide(session: SessionDep, viewer: RouteViewerDep) -> Favorites:
+async def provide(session: SessionDep, viewer: RouteViewerDep) -> Favorites:
     return Favorites(ArticleService(session), viewer)

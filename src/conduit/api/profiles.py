@@ -45,5 +45,5 @@ class Profiles(ProfilesApi):
         return models.ProfileResponse(profile=to_profile_out(profile))
 
 
-def provide(session: SessionDep, viewer: RouteViewerDep) -> Profiles:
+async def provide(session: SessionDep, viewer: RouteViewerDep) -> Profiles:
     return Profiles(ProfileService(session), viewer)

@@ -19,5 +19,5 @@ class Tags(TagsApi):
         return models.TagsResponse(tags=await self._service.list_tags(limit=MAX_TAGS))
 
 
-def provide(session: SessionDep) -> Tags:
+async def provide(session: SessionDep) -> Tags:
     return Tags(TagService(session))

@@ -76,7 +76,7 @@ class Users(UsersApi):
         return self._viewer
 
 
-def provide(
+async def provide(
     session: SessionDep, hasher: HasherDep, tokens: TokensDep, viewer: RouteViewerDep
 ) -> Users:
     return Users(UserService(session, hasher), tokens, viewer)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import MutableMapping
+from contextlib import nullcontext
 from typing import Any
 
 import orjson
@@ -55,18 +56,30 @@ _SHARED: list[Any] = [
 ]
 
 
+class HandlerLogger:
+    """structlog's final logger: one rendered line to the stream of Conduit's log handler.
+
+    Conduit's own events skip the standard library (a LogRecord, a caller lookup, a copy of the
+    record and a second processor pass in ``ProcessorFormatter``): that way the one line per
+    request cost about 250 µs, a quarter of what a list page costs. The line is written under
+    the handler's lock, so it never interleaves with a line of a standard-library logger.
+    """
+
+    def __init__(self, handler: logging.StreamHandler[Any], name: str) -> None:
+        self._handler = handler
+        self.name = name  # read by structlog.stdlib.add_logger_name
+
+    def msg(self, line: str) -> None:
+        handler = self._handler
+        with handler.lock or nullcontext():
+            handler.stream.write(line + "\n")
+            handler.flush()
+
+    debug = info = warning = warn = error = critical = exception = fatal = log = msg
+
+
 def configure_logging(level: str = "INFO") -> None:
-    """Route structlog and the standard library through one JSON renderer on stderr."""
-    structlog.configure(
-        processors=[
-            *_SHARED,
-            structlog.processors.format_exc_info,
-            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
-        ],
-        logger_factory=structlog.stdlib.LoggerFactory(),
-        wrapper_class=structlog.stdlib.BoundLogger,
-        cache_logger_on_first_use=True,
-    )
+    """Render structlog and the standard library as the same JSON lines on stderr."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
@@ -77,6 +90,20 @@ def configure_logging(level: str = "INFO") -> None:
                 structlog.processors.JSONRenderer(serializer=_json),
             ],
         )
+    )
+
+    def logger_factory(name: str = "", *_: Any) -> HandlerLogger:
+        return HandlerLogger(handler, name)
+
+    structlog.configure(
+        processors=[
+            *_SHARED,
+            structlog.processors.format_exc_info,
+            structlog.processors.JSONRenderer(serializer=_json),
+        ],
+        logger_factory=logger_factory,
+        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
+        cache_logger_on_first_use=True,
     )
     root = logging.getLogger()
     root.handlers[:] = [handler]

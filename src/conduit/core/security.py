@@ -62,7 +62,7 @@ class TokenCodec:
         self._ttl = ttl
 
     def issue(self, user_id: int, *, version: int = 0, now: datetime | None = None) -> str:
-        """A signed token for ``user_id`` at token ``version``, valid for the configured lifetime."""
+        """A signed token for ``user_id`` at ``version``, valid for the configured lifetime."""
         issued = now or datetime.now(UTC)
         claims = {
             "sub": str(user_id),

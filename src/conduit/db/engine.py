@@ -63,6 +63,19 @@ def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
+def create_read_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions for requests that only read; on PostgreSQL they run without BEGIN/COMMIT.
+
+    Under READ COMMITTED (PostgreSQL's default) every statement takes its own snapshot even
+    inside a transaction, so wrapping a read in one buys no consistency and costs two round
+    trips. SQLite keeps its transaction: there, it is what gives the reads one snapshot.
+    """
+    if engine.dialect.name != "postgresql":
+        return create_sessionmaker(engine)
+    autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
+    return async_sessionmaker(autocommit, expire_on_commit=False)
+
+
 def ensure_sqlite_directory(url: str | URL) -> None:
     """Create the folder of a file-based SQLite database (e.g. `var/`) if missing."""
     parsed = make_url(url)

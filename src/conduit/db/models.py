@@ -6,11 +6,13 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 from sqlalchemy import (
+    BigInteger,
     CheckConstraint,
     ForeignKey,
     Index,
     Integer,
     MetaData,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -86,6 +88,22 @@ class Tag(Base):
 
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True)
     name: Mapped[str]
+
+
+class ArticleCount(Base):
+    """Article counts kept by database triggers (migration 0004); never written by the app.
+
+    A count is the sum of its stripes (one per writing database session, so concurrent
+    writers do not queue on one row). Scopes: ``all`` (key 0), ``author`` and ``fan`` (a user
+    id: articles written, articles favorited), ``tag`` (a tag id).
+    """
+
+    __tablename__ = "article_counts"
+
+    scope: Mapped[str] = mapped_column(primary_key=True)
+    key: Mapped[int] = mapped_column(BigIntId, primary_key=True)
+    stripe: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    n: Mapped[int] = mapped_column(BigInteger)
 
 
 class ArticleTag(Base):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, exists, false
+from sqlalchemy import BindParameter, ColumnElement, exists, false
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -33,7 +33,9 @@ def upsert_insert(session: AsyncSession, model: type[Base]) -> postgresql.Insert
     return sqlite.insert(model)
 
 
-def following_flag(author_id: Any, viewer_id: int | None) -> ColumnElement[bool]:
+def following_flag(
+    author_id: Any, viewer_id: int | BindParameter[int] | None
+) -> ColumnElement[bool]:
     """EXISTS column: does the viewer follow `author_id`? Constant false when anonymous."""
     if viewer_id is None:
         return false()

@@ -1,38 +1,55 @@
 """Articles, their list queries and favorites.
 
-List pages run a fixed number of statements whatever the page size: one page
-query (author profile, `following` and `favorited` as EXISTS columns), one
-count, and one tag query for the page's ids (skipped when the page is empty).
+A list page is one statement whatever its size: the page (author profile,
+`following` and `favorited` as EXISTS columns, the tag list aggregated per row)
+left-joined to its total. The total is read from the counts the database keeps
+on write (migration 0004), not counted per request; only combined filters count.
+Reads are Core rows turned straight into domain dataclasses: no ORM entities.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
+from functools import lru_cache
+from typing import Any, NamedTuple
 
+import orjson
 from sqlalchemy import (
+    BindParameter,
     ColumnElement,
     Select,
+    bindparam,
     delete,
     exists,
     false,
     func,
     insert,
+    literal,
     or_,
     select,
+    true,
     update,
 )
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, attributes
 
-from conduit.db.models import Article, ArticleTag, Favorite, Follow, FormerSlug, Tag, User
+from conduit.db.models import (
+    Article,
+    ArticleCount,
+    ArticleTag,
+    Favorite,
+    Follow,
+    FormerSlug,
+    Tag,
+    User,
+)
 from conduit.db.types import utc_now
 from conduit.domain.sorting import DEFAULT_SORT, SortField, SortOrder
-from conduit.domain.types import ArticleFilter, ArticleView, ProfileView
+from conduit.domain.types import ArticleFilter, ArticlePage, ArticleView, ProfileView
 from conduit.repositories._sql import UniqueRule, following_flag, upsert_insert
-from conduit.repositories.tags import TagRepository
 
 SLUG_RULE = UniqueRule(constraint="uq_articles_slug", columns="articles.slug", field="slug")
 
@@ -51,7 +68,6 @@ class SlugTaken(Exception):
 class ArticleRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
-        self.tags = TagRepository(session)
 
     # -- entities ---------------------------------------------------------------
 
@@ -59,31 +75,45 @@ class ArticleRepository:
         """The ORM article under its current or a former slug (relationships not loaded)."""
         return await self.session.scalar(select(Article).where(_has_slug(slug)))
 
+    async def get_id_by_slug(self, slug: str) -> int | None:
+        """The id of the article under its current or a former slug; no entity loaded."""
+        article_id: int | None = await self.session.scalar(
+            select(Article.id).where(_has_slug(slug))
+        )
+        return article_id
+
     async def add(
         self, *, slug: str, title: str, description: str, body: str, author_id: int
     ) -> int:
-        """Insert an article and return its id; raises SlugTaken on a slug collision."""
+        """Insert an article and return its id; raises SlugTaken on a slug collision.
+
+        One statement: the slug must be free now (ON CONFLICT DO NOTHING, so no SAVEPOINT is
+        needed to survive a violation) and never have been another article's (NOT EXISTS).
+        """
         now = utc_now()
+        values = {
+            "slug": slug,
+            "title": title,
+            "description": description,
+            "body": body,
+            "author_id": author_id,
+            "favorites_count": 0,
+            "created_at": now,
+            "updated_at": now,
+        }
+        table = Article.__table__.c
+        row = select(*(literal(value, table[name].type) for name, value in values.items())).where(
+            ~exists().where(FormerSlug.slug == slug)
+        )
         stmt = (
-            insert(Article)
-            .values(
-                slug=slug,
-                title=title,
-                description=description,
-                body=body,
-                author_id=author_id,
-                favorites_count=0,
-                created_at=now,
-                updated_at=now,
-            )
+            upsert_insert(self.session, Article)
+            .from_select(list(values), row)
+            .on_conflict_do_nothing(index_elements=["slug"])
             .returning(Article.id)
         )
-        async with self._slug_guard():
-            article_id: int = (await self.session.execute(stmt)).scalar_one()
-            # Checked after the write, inside its SAVEPOINT: a SQLite transaction that reads
-            # first cannot wait for a concurrent writer, it fails with "database is locked".
-            if await self._former_owner(slug) is not None:
-                raise SlugTaken
+        article_id: int | None = (await self.session.execute(stmt)).scalar_one_or_none()
+        if article_id is None:
+            raise SlugTaken
         return article_id
 
     async def rename(self, article: Article, slug: str) -> None:
@@ -174,15 +204,13 @@ class ArticleRepository:
     # -- views --------------------------------------------------------------------
 
     async def get_view(self, slug: str, viewer_id: int | None) -> ArticleView | None:
-        """Full article (with body) as seen by the viewer; two statements."""
-        query = _view_query(viewer_id, with_body=True).where(_has_slug(slug))
-        row = (await self.session.execute(query)).first()
-        if row is None:
-            return None
-        tags = await self.tags.names_for([row.id])
-        return _to_view(row, tags.get(row.id, []))
+        """Full article (with body) as seen by the viewer; one statement."""
+        query = _article_statement(self._dialect(), viewer=viewer_id is not None)
+        params = {"slug": slug, "viewer_id": viewer_id}
+        row = (await self.session.execute(query, _used(params))).first()
+        return None if row is None else _to_view(row)
 
-    async def list_views(
+    async def list_page(
         self,
         *,
         filters: ArticleFilter,
@@ -191,39 +219,75 @@ class ArticleRepository:
         sort: Sequence[SortOrder] = DEFAULT_SORT,
         limit: int = 20,
         offset: int = 0,
-    ) -> list[ArticleView]:
-        """One page of articles (without body); two statements."""
-        query = (
-            _view_query(viewer_id, with_body=False)
-            .where(*_conditions(filters, feed_of))
-            .order_by(*_order_by(sort))
-            .limit(limit)
-            .offset(offset)
+    ) -> ArticlePage:
+        """One page of articles (without body) and how many match; one statement."""
+        params = {
+            "viewer_id": viewer_id,
+            "tag": filters.tag,
+            "author": filters.author,
+            "favorited": filters.favorited,
+            "feed_of": feed_of,
+        }
+        shape = _PageShape(*(value is not None for value in params.values()))
+        query = _page_statement(self._dialect(), shape, tuple(sort) or DEFAULT_SORT)
+        rows = (
+            await self.session.execute(query, {**_used(params), "limit": limit, "offset": offset})
+        ).all()
+        return ArticlePage(
+            articles=[_to_view(row) for row in rows if row.id is not None],
+            total=int(rows[0].total),
         )
-        rows = (await self.session.execute(query)).all()
-        tags = await self.tags.names_for([row.id for row in rows])
-        return [_to_view(row, tags.get(row.id, [])) for row in rows]
 
-    async def count(self, *, filters: ArticleFilter, feed_of: int | None = None) -> int:
-        """How many articles match, ignoring pagination."""
-        query = select(func.count()).select_from(Article).where(*_conditions(filters, feed_of))
-        return int(await self.session.scalar(query) or 0)
+    def _dialect(self) -> str:
+        return self.session.get_bind().dialect.name
 
 
-def _has_slug(slug: str) -> ColumnElement[bool]:
-    """The article's slug is `slug` now, or was before a rename (a subquery, not a round trip)."""
-    former = select(FormerSlug.article_id).where(FormerSlug.slug == slug).scalar_subquery()
-    return or_(Article.slug == slug, Article.id == former)
+class _PageShape(NamedTuple):
+    """Which parameters a list query has: its statement is built once per shape and reused."""
+
+    viewer: bool
+    tag: bool
+    author: bool
+    favorited: bool
+    feed: bool
 
 
-def _favorited_flag(viewer_id: int | None) -> ColumnElement[bool]:
-    if viewer_id is None:
-        return false()
-    return exists().where(Favorite.user_id == viewer_id, Favorite.article_id == Article.id)
+def _used(params: dict[str, Any]) -> dict[str, Any]:
+    return {name: value for name, value in params.items() if value is not None}
 
 
-def _view_query(viewer_id: int | None, *, with_body: bool) -> Select[*tuple[Any, ...]]:
-    body = Article.body if with_body else None
+# Statements are built once per shape (with bind parameters for every value) and reused:
+# building a SQLAlchemy statement of this size costs more CPU than PostgreSQL spends running it.
+@lru_cache(maxsize=64)
+def _article_statement(dialect: str, *, viewer: bool) -> Select[*tuple[Any, ...]]:
+    return _view_query(dialect, viewer=viewer, with_body=True).where(_has_slug(bindparam("slug")))
+
+
+@lru_cache(maxsize=512)
+def _page_statement(
+    dialect: str, shape: _PageShape, sort: tuple[SortOrder, ...]
+) -> Select[*tuple[Any, ...]]:
+    """The page left-joined to a one-row derived table holding the total, so an empty page (an
+    offset past the end) still brings the total back in the same round trip."""
+    page = (
+        _view_query(dialect, viewer=shape.viewer, with_body=False)
+        .where(*_conditions(shape))
+        .order_by(*_order_by(sort, SORT_COLUMNS, Article.id))
+        .limit(bindparam("limit"))
+        .offset(bindparam("offset"))
+        .subquery("page")
+    )
+    total = select(_total(shape).label("total")).subquery("total")
+    page_columns = {field: page.c[column.key] for field, column in SORT_COLUMNS.items()}
+    return (
+        select(total.c.total, page)
+        .select_from(total.outerjoin(page, true()))
+        .order_by(*_order_by(sort, page_columns, page.c.id))
+    )
+
+
+def _view_query(dialect: str, *, viewer: bool, with_body: bool) -> Select[*tuple[Any, ...]]:
+    viewer_id: BindParameter[int] | None = bindparam("viewer_id") if viewer else None
     columns: list[Any] = [
         Article.id,
         Article.slug,
@@ -232,63 +296,133 @@ def _view_query(viewer_id: int | None, *, with_body: bool) -> Select[*tuple[Any,
         Article.created_at,
         Article.updated_at,
         Article.favorites_count,
+        _tag_names(dialect).label("tag_names"),
         User.username,
         User.bio,
         User.image,
         following_flag(Article.author_id, viewer_id).label("following"),
         _favorited_flag(viewer_id).label("favorited"),
     ]
-    if body is not None:
-        columns.append(body)
+    if with_body:
+        columns.append(Article.body)
     return select(*columns).join(User, User.id == Article.author_id)
 
 
-def _conditions(filters: ArticleFilter, feed_of: int | None) -> list[ColumnElement[bool]]:
+def _has_slug(slug: str | BindParameter[str]) -> ColumnElement[bool]:
+    """The article's slug is `slug` now, or was before a rename (a subquery, not a round trip)."""
+    former = select(FormerSlug.article_id).where(FormerSlug.slug == slug).scalar_subquery()
+    return or_(Article.slug == slug, Article.id == former)
+
+
+def _favorited_flag(viewer_id: BindParameter[int] | None) -> ColumnElement[bool]:
+    if viewer_id is None:
+        return false()
+    return exists().where(Favorite.user_id == viewer_id, Favorite.article_id == Article.id)
+
+
+def _tag_names(dialect: str) -> ColumnElement[Any]:
+    """The article's tag names in the author's order, aggregated in the row's own query.
+
+    An array on PostgreSQL; a JSON array on SQLite, which has no arrays and, before 3.44, no
+    ORDER BY inside an aggregate (an ordered derived table keeps the order instead).
+    """
+    if dialect == "postgresql":
+        return (
+            select(func.array_agg(aggregate_order_by(Tag.name, ArticleTag.position)))
+            .join_from(ArticleTag, Tag, Tag.id == ArticleTag.tag_id)
+            .where(ArticleTag.article_id == Article.id)
+            .scalar_subquery()
+        )
+    ordered = (
+        select(Tag.name)
+        .join_from(ArticleTag, Tag, Tag.id == ArticleTag.tag_id)
+        .where(ArticleTag.article_id == Article.id)
+        .order_by(ArticleTag.position)
+        .correlate(Article)
+        .subquery("ordered_tags")
+    )
+    return select(func.json_group_array(ordered.c.name)).scalar_subquery()
+
+
+def _total(shape: _PageShape) -> ColumnElement[int]:
+    """How many articles match: a maintained count for every single filter, else a count.
+
+    Unknown names match nothing: their scalar subquery is NULL, hence 0.
+    """
+    given = {name for name in ("tag", "author", "favorited", "feed") if getattr(shape, name)}
+    if not given:
+        return maintained_count("all", 0)
+    if given == {"tag"}:
+        return maintained_count("tag", select(Tag.id).where(Tag.name == bindparam("tag")))
+    if given == {"author"}:
+        author = select(User.id).where(User.username == bindparam("author"))
+        return maintained_count("author", author)
+    if given == {"favorited"}:
+        fan = select(User.id).where(User.username == bindparam("favorited"))
+        return maintained_count("fan", fan)
+    if given == {"feed"}:
+        # The followed authors' counts: one small sum per followed author, not per article.
+        followed = select(Follow.followee_id).where(Follow.follower_id == bindparam("feed_of"))
+        return maintained_count("author", followed)
+    count = select(func.count()).select_from(Article).where(*_conditions(shape))
+    return count.scalar_subquery()
+
+
+def maintained_count(scope: str, key: int | Select[Any]) -> ColumnElement[int]:
+    """The sum of a count's stripes (0 when there are none); ``key`` may be a subquery of keys."""
+    keys = ArticleCount.key == key if isinstance(key, int) else ArticleCount.key.in_(key)
+    total = select(func.sum(ArticleCount.n)).where(ArticleCount.scope == scope, keys)
+    return func.coalesce(total.scalar_subquery(), 0)
+
+
+def _conditions(shape: _PageShape) -> list[ColumnElement[bool]]:
     """WHERE clauses; usernames and tag names resolve in subqueries, not extra round trips."""
     conditions: list[ColumnElement[bool]] = []
-    if filters.author is not None:
+    if shape.author:
         author = aliased(User)
-        author_id = select(author.id).where(author.username == filters.author)
+        author_id = select(author.id).where(author.username == bindparam("author"))
         conditions.append(Article.author_id == author_id.scalar_subquery())
-    if filters.tag is not None:
-        tag_id = select(Tag.id).where(Tag.name == filters.tag).scalar_subquery()
+    if shape.tag:
+        tag_id = select(Tag.id).where(Tag.name == bindparam("tag")).scalar_subquery()
         conditions.append(
             exists().where(ArticleTag.article_id == Article.id, ArticleTag.tag_id == tag_id)
         )
-    if filters.favorited is not None:
+    if shape.favorited:
         fan = aliased(User)
-        fan_id = select(fan.id).where(fan.username == filters.favorited).scalar_subquery()
+        fan_id = select(fan.id).where(fan.username == bindparam("favorited")).scalar_subquery()
         conditions.append(
             exists().where(Favorite.article_id == Article.id, Favorite.user_id == fan_id)
         )
-    if feed_of is not None:
-        followed = select(Follow.followee_id).where(Follow.follower_id == feed_of)
+    if shape.feed:
+        followed = select(Follow.followee_id).where(Follow.follower_id == bindparam("feed_of"))
         conditions.append(Article.author_id.in_(followed))
     return conditions
 
 
-def _order_by(sort: Sequence[SortOrder]) -> list[Any]:
+def _order_by(
+    sort: Sequence[SortOrder], columns: Mapping[SortField, Any], id_column: Any
+) -> list[Any]:
     """Mapped sort columns plus `id` as the unique tiebreaker (same direction as the first key).
 
     Without the tiebreaker, rows with equal keys may swap between pages.
     """
     orders = list(sort) or list(DEFAULT_SORT)
-    clauses = [
-        SORT_COLUMNS[o.field].desc() if o.descending else SORT_COLUMNS[o.field].asc()
-        for o in orders
-    ]
-    clauses.append(Article.id.desc() if orders[0].descending else Article.id.asc())
+    clauses = [columns[o.field].desc() if o.descending else columns[o.field].asc() for o in orders]
+    clauses.append(id_column.desc() if orders[0].descending else id_column.asc())
     return clauses
 
 
-def _to_view(row: Any, tag_list: list[str]) -> ArticleView:
+def _to_view(row: Any) -> ArticleView:
     mapping = row._mapping
+    names = row.tag_names
+    if isinstance(names, str):  # SQLite's JSON array
+        names = orjson.loads(names)
     return ArticleView(
         slug=row.slug,
         title=row.title,
         description=row.description,
         body=mapping.get("body"),
-        tag_list=tag_list,
+        tag_list=list(names or ()),
         created_at=row.created_at,
         updated_at=row.updated_at,
         favorited=bool(row.favorited),

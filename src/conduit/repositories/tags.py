@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Sequence
 
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from conduit.db.models import ArticleTag, Tag
+from conduit.db.models import ArticleCount, ArticleTag, Tag
 from conduit.repositories._sql import upsert_insert
 
 
@@ -33,9 +32,14 @@ class TagRepository:
         ids = {name: tag_id for name, tag_id in rows}
         return [ids[name] for name in names]
 
-    async def set_for_article(self, article_id: int, tag_ids: Sequence[int]) -> None:
-        """Replace an article's tags, keeping the given order."""
-        await self.session.execute(delete(ArticleTag).where(ArticleTag.article_id == article_id))
+    async def set_for_article(
+        self, article_id: int, tag_ids: Sequence[int], *, new: bool = False
+    ) -> None:
+        """Replace an article's tags, keeping the given order (a new article has none yet)."""
+        if not new:
+            await self.session.execute(
+                delete(ArticleTag).where(ArticleTag.article_id == article_id)
+            )
         if tag_ids:
             await self.session.execute(
                 insert(ArticleTag),
@@ -45,29 +49,23 @@ class TagRepository:
                 ],
             )
 
-    async def names_for(self, article_ids: Sequence[int]) -> dict[int, list[str]]:
-        """Tag names per article, in the author's order; one statement for a whole page."""
-        if not article_ids:
-            return {}
-        rows = await self.session.execute(
-            select(ArticleTag.article_id, Tag.name)
-            .join(Tag, Tag.id == ArticleTag.tag_id)
-            .where(ArticleTag.article_id.in_(article_ids))
-            .order_by(ArticleTag.article_id, ArticleTag.position)
-        )
-        names: dict[int, list[str]] = defaultdict(list)
-        for article_id, name in rows:
-            names[article_id].append(name)
-        return names
-
     async def list_in_use(self, limit: int | None = None) -> list[str]:
-        """Tags linked to at least one article, most used first, then by name."""
-        usage = func.count(ArticleTag.article_id)
+        """Tags linked to at least one article, most used first, then by name.
+
+        Reads the per-tag counts the database maintains on write (migration 0004) instead of
+        aggregating every tag link per request.
+        """
+        usage = (
+            select(ArticleCount.key.label("tag_id"), func.sum(ArticleCount.n).label("n"))
+            .where(ArticleCount.scope == "tag")
+            .group_by(ArticleCount.key)
+            .having(func.sum(ArticleCount.n) > 0)
+            .subquery("usage")
+        )
         query = (
             select(Tag.name)
-            .join(ArticleTag, ArticleTag.tag_id == Tag.id)
-            .group_by(Tag.id, Tag.name)
-            .order_by(usage.desc(), Tag.name)
+            .join(usage, usage.c.tag_id == Tag.id)
+            .order_by(usage.c.n.desc(), Tag.name)
             .limit(limit)
         )
         return list((await self.session.scalars(query)).all())

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TypedDict
 
-from sqlalchemy import ColumnElement, asc, desc, func, select
+from sqlalchemy import ColumnElement, asc, desc, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conduit.db.models import User
 from conduit.domain.errors import AlreadyExists
 from conduit.domain.sorting import AccountOrder, AccountSortField
-from conduit.domain.types import AccountFilter
-from conduit.repositories._sql import UniqueRule
+from conduit.domain.types import AccountFilter, ProfileView
+from conduit.repositories._sql import UniqueRule, following_flag
 
 UNIQUE_RULES = (
     UniqueRule(constraint="uq_users_email", columns="users.email", field="email"),
@@ -43,6 +44,17 @@ _ACCOUNT_SORT_COLUMNS = {
 }
 
 
+@dataclass(frozen=True, slots=True)
+class Access:
+    """What deciding who a token stands for needs of an account, and nothing else."""
+
+    id: int
+    username: str
+    role: str
+    banned: bool
+    token_version: int
+
+
 class UserRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -51,6 +63,23 @@ class UserRepository:
         """User by primary key."""
         return await self.session.get(User, user_id)
 
+    async def get_access(self, user_id: int) -> Access | None:
+        """The account's role, ban and token version; one Core row, no entity (every
+        authenticated request asks)."""
+        query = select(User.id, User.username, User.role, User.banned_at, User.token_version).where(
+            User.id == user_id
+        )
+        row = (await self.session.execute(query)).first()
+        if row is None:
+            return None
+        return Access(
+            id=row.id,
+            username=row.username,
+            role=row.role,
+            banned=row.banned_at is not None,
+            token_version=row.token_version,
+        )
+
     async def get_by_email(self, email: str) -> User | None:
         """User by already-normalised (lower-cased) email."""
         return await self.session.scalar(select(User).where(User.email == email))
@@ -58,6 +87,21 @@ class UserRepository:
     async def get_by_username(self, username: str) -> User | None:
         """User by exact username."""
         return await self.session.scalar(select(User).where(User.username == username))
+
+    async def get_profile(self, username: str, viewer_id: int | None) -> ProfileView | None:
+        """A profile as the viewer sees it (``following`` included); one statement, no entity."""
+        query = select(
+            User.username,
+            User.bio,
+            User.image,
+            following_flag(User.id, viewer_id).label("following"),
+        ).where(User.username == username)
+        row = (await self.session.execute(query)).first()
+        if row is None:
+            return None
+        return ProfileView(
+            username=row.username, bio=row.bio, image=row.image, following=bool(row.following)
+        )
 
     async def add(self, *, email: str, username: str, password_hash: str) -> User:
         """Insert a user; a concurrent duplicate becomes AlreadyExists on the right field."""
@@ -74,9 +118,24 @@ class UserRepository:
                 setattr(user, column, value)
             await self.session.flush()
 
+    async def set_password_hash(self, user_id: int, password_hash: str) -> None:
+        """Store a new hash of the same password (a rehash), by id: no entity needed."""
+        await self.session.execute(
+            update(User).where(User.id == user_id).values(password_hash=password_hash)
+        )
+
+    async def end_read(self) -> None:
+        """End the session's read-only transaction and give its connection back to the pool.
+
+        The session opens a new transaction if used again. COMMIT ends a transaction that only
+        read exactly as ROLLBACK would, and (``expire_on_commit=False``) leaves loaded entities
+        readable; call it only when nothing was written.
+        """
+        await self.session.commit()
+
     async def bump_token_version(self, user: User) -> int:
         """Increment the user's token version in SQL (concurrent bumps all count); the new one."""
-        user.token_version = User.token_version + 1  # type: ignore[assignment]
+        user.token_version = User.token_version + 1
         await self.session.flush()
         await self.session.refresh(user, ["token_version"])
         return user.token_version
@@ -120,5 +179,7 @@ def _account_conditions(filters: AccountFilter) -> list[ColumnElement[bool]]:
     if filters.role is not None:
         conditions.append(User.role == filters.role.value)
     if filters.banned is not None:
-        conditions.append(User.banned_at.is_not(None) if filters.banned else User.banned_at.is_(None))
+        conditions.append(
+            User.banned_at.is_not(None) if filters.banned else User.banned_at.is_(None)
+        )
     return conditions

@@ -6,7 +6,8 @@ whole or not at all (and tests can roll it back).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from typing import Any, Protocol
 
 from sqlalchemy import insert, text
@@ -64,12 +65,56 @@ async def seed(
     # driver-level transaction that the COPYs below then run in.
     await ensure_empty(connection)
     writer = await writer_for(connection)
-    counts = {
-        phase.table: await write_phase(writer, phase, progress=progress, batch_size=batch_size)
-        for phase in data.phases()
-    }
+    async with counting_triggers_off(connection):
+        counts = {
+            phase.table: await write_phase(writer, phase, progress=progress, batch_size=batch_size)
+            for phase in data.phases()
+        }
+    await recount_articles(connection)
     await reset_sequences(connection)
     return counts
+
+
+# The triggers of migration 0004 and the recount that replaces them during a bulk load.
+COUNTING_TRIGGERS = {
+    "articles": "count_articles",
+    "article_tags": "count_tag_articles",
+    "favorites": "count_fan_favorites",
+}
+RECOUNT = (
+    "DELETE FROM article_counts",
+    "INSERT INTO article_counts (scope, key, stripe, n) SELECT 'all', 0, 0, count(*) FROM articles",
+    "INSERT INTO article_counts (scope, key, stripe, n) "
+    "SELECT 'author', author_id, 0, count(*) FROM articles GROUP BY author_id",
+    "INSERT INTO article_counts (scope, key, stripe, n) "
+    "SELECT 'tag', tag_id, 0, count(*) FROM article_tags GROUP BY tag_id",
+    "INSERT INTO article_counts (scope, key, stripe, n) "
+    "SELECT 'fan', user_id, 0, count(*) FROM favorites GROUP BY user_id",
+)
+
+
+@asynccontextmanager
+async def counting_triggers_off(connection: AsyncConnection) -> AsyncIterator[None]:
+    """Bulk loads skip the per-row counting triggers on PostgreSQL (inside the transaction).
+
+    Millions of updates of a few count rows in one transaction leave as many dead versions
+    of them, each update slower than the last; one set-based recount afterwards is seconds.
+    SQLite updates rows in place, so its triggers stay on.
+    """
+    if connection.dialect.name != "postgresql":
+        yield
+        return
+    for table, trigger in COUNTING_TRIGGERS.items():
+        await connection.execute(text(f"ALTER TABLE {table} DISABLE TRIGGER {trigger}"))
+    yield
+    for table, trigger in COUNTING_TRIGGERS.items():
+        await connection.execute(text(f"ALTER TABLE {table} ENABLE TRIGGER {trigger}"))
+
+
+async def recount_articles(connection: AsyncConnection) -> None:
+    """Set every trigger-maintained count from the rows (idempotent), after a bulk load."""
+    for statement in RECOUNT:
+        await connection.execute(text(statement))
 
 
 async def ensure_empty(connection: AsyncConnection) -> None:

@@ -93,7 +93,7 @@ class ArticleService:
             )
 
         slug, article_id = await _with_unique_slug(slugify(article.title), insert)
-        await self._set_tags(article_id, article.tag_list)
+        await self._set_tags(article_id, article.tag_list, new=True)
         return await self.get(slug, viewer)
 
     async def update(self, slug: str, viewer: Viewer, changes: ArticleChanges) -> ArticleView:
@@ -124,14 +124,18 @@ class ArticleService:
 
     async def favorite(self, slug: str, viewer: Viewer) -> ArticleView:
         """Favorite an article; idempotent."""
-        article = await self._load(slug)
-        await self.articles.add_favorite(viewer.id, article.id)
+        article_id = await self.articles.get_id_by_slug(slug)
+        if article_id is None:
+            raise NotFound(field="article")
+        await self.articles.add_favorite(viewer.id, article_id)
         return await self.get(slug, viewer)
 
     async def unfavorite(self, slug: str, viewer: Viewer) -> ArticleView:
         """Remove a favorite; idempotent."""
-        article = await self._load(slug)
-        await self.articles.remove_favorite(viewer.id, article.id)
+        article_id = await self.articles.get_id_by_slug(slug)
+        if article_id is None:
+            raise NotFound(field="article")
+        await self.articles.remove_favorite(viewer.id, article_id)
         return await self.get(slug, viewer)
 
     # -- helpers ---------------------------------------------------------------
@@ -149,7 +153,7 @@ class ArticleService:
             raise ValidationFailed("must not be negative", field="limit")
         if offset < 0:
             raise ValidationFailed("must not be negative", field="offset")
-        articles = await self.articles.list_views(
+        return await self.articles.list_page(
             filters=filters,
             viewer_id=_id(viewer),
             feed_of=feed_of,
@@ -157,8 +161,6 @@ class ArticleService:
             limit=limit,
             offset=offset,
         )
-        total = await self.articles.count(filters=filters, feed_of=feed_of)
-        return ArticlePage(articles=articles, total=total)
 
     async def _load(self, slug: str) -> Article:
         article = await self.articles.get_by_slug(slug)
@@ -178,9 +180,9 @@ class ArticleService:
 
         await _with_unique_slug(slugify(article.title), rename)
 
-    async def _set_tags(self, article_id: int, tags: Sequence[str]) -> None:
+    async def _set_tags(self, article_id: int, tags: Sequence[str], *, new: bool = False) -> None:
         tag_ids = await self.tags.ensure(clean_tags(tags))
-        await self.tags.set_for_article(article_id, tag_ids)
+        await self.tags.set_for_article(article_id, tag_ids, new=new)
 
 
 async def _with_unique_slug(base: str, write: Callable[[str], Awaitable[T]]) -> tuple[str, T]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from conduit.db.models import Article
 from conduit.domain.errors import Forbidden, NotFound
 from conduit.domain.permissions import Permission, can
 from conduit.domain.types import CommentView, Viewer
@@ -23,13 +22,13 @@ class CommentService:
 
     async def list_comments(self, slug: str, viewer: Viewer | None) -> list[CommentView]:
         """An article's newest comments, newest first; NotFound for an unknown slug."""
-        article = await self._article(slug)
-        return await self.comments.list_views(article.id, _id(viewer), limit=MAX_COMMENTS)
+        article_id = await self._article_id(slug)
+        return await self.comments.list_views(article_id, _id(viewer), limit=MAX_COMMENTS)
 
     async def add(self, slug: str, viewer: Viewer, *, body: str) -> CommentView:
         """Comment on an article."""
-        article = await self._article(slug)
-        comment_id = await self.comments.add(article_id=article.id, author_id=viewer.id, body=body)
+        article_id = await self._article_id(slug)
+        comment_id = await self.comments.add(article_id=article_id, author_id=viewer.id, body=body)
         view = await self.comments.get_view(comment_id, viewer.id)
         if view is None:  # pragma: no cover - inserted in this transaction
             raise NotFound(field="comment")
@@ -37,9 +36,9 @@ class CommentService:
 
     async def delete(self, slug: str, comment_id: int, viewer: Viewer) -> None:
         """Delete a comment of that article; its author or a moderator may."""
-        article = await self._article(slug)
+        article_id = await self._article_id(slug)
         comment = await self.comments.get(comment_id)
-        if comment is None or comment.article_id != article.id:
+        if comment is None or comment.article_id != article_id:
             raise NotFound(field="comment")
         if comment.author_id != viewer.id and not can(viewer.role, Permission.DELETE_ANY_COMMENT):
             raise Forbidden(
@@ -49,11 +48,11 @@ class CommentService:
         if not await self.comments.delete(comment.id):
             raise NotFound(field="comment")
 
-    async def _article(self, slug: str) -> Article:
-        article = await self.articles.get_by_slug(slug)
-        if article is None:
+    async def _article_id(self, slug: str) -> int:
+        article_id = await self.articles.get_id_by_slug(slug)
+        if article_id is None:
             raise NotFound(field="article")
-        return article
+        return article_id
 
 
 def _id(viewer: Viewer | None) -> int | None:

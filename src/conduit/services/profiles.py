@@ -27,9 +27,10 @@ class ProfileService:
 
     async def get(self, username: str, viewer: Viewer | None) -> ProfileView:
         """A profile with `following` from the viewer's point of view."""
-        user = await self._load(username)
-        following = viewer is not None and await self.follows.is_following(viewer.id, user.id)
-        return to_profile_view(user, following=following)
+        profile = await self.users.get_profile(username, None if viewer is None else viewer.id)
+        if profile is None:
+            raise NotFound(field="profile")
+        return profile
 
     async def follow(self, username: str, viewer: Viewer) -> ProfileView:
         """Follow a user; idempotent."""
