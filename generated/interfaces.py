@@ -12,6 +12,7 @@ Do not edit: see codegen/.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
 
 from .models import (
     AdminUserResponse,
@@ -43,7 +44,81 @@ __all__ = [
     "FavoritesApi",
     "TagsApi",
     "AdminApi",
+    "CreateArticleResponseHeaders",
+    "GetArticleResponseHeaders",
+    "UpdateArticleResponseHeaders",
+    "CreateArticleCommentResponseHeaders",
 ]
+
+
+@dataclass(slots=True, kw_only=True)
+class CreateArticleResponseHeaders:
+    """Headers of CreateArticle's 201 response; unset ones are not sent."""
+
+    idempotent_replayed: str | None = None
+    """Idempotent-Replayed. `true` when the response is a replay: the request repeated the
+    `Idempotency-Key` of an earlier identical request, and this is that request's response;
+    nothing new was created. Absent otherwise."""
+
+    def as_dict(self) -> dict[str, str]:
+        """The headers to send, named as in the contract; a required one left unset is a bug."""
+        headers: dict[str, str] = {}
+        if self.idempotent_replayed is not None:
+            headers["Idempotent-Replayed"] = self.idempotent_replayed
+        return headers
+
+
+@dataclass(slots=True, kw_only=True)
+class GetArticleResponseHeaders:
+    """Headers of GetArticle's 200 response; unset ones are not sent."""
+
+    etag: str | None = None
+    """ETag, required. The version of the article's content (title, description, body and tags)
+    as a strong entity tag; every update changes it. Favorites and the author's profile are
+    not part of it. Send it back as `If-Match` to update only this version."""
+
+    def as_dict(self) -> dict[str, str]:
+        """The headers to send, named as in the contract; a required one left unset is a bug."""
+        headers: dict[str, str] = {}
+        if self.etag is None:
+            raise RuntimeError("GetArticle did not set its ETag header")
+        headers["ETag"] = self.etag
+        return headers
+
+
+@dataclass(slots=True, kw_only=True)
+class UpdateArticleResponseHeaders:
+    """Headers of UpdateArticle's 200 response; unset ones are not sent."""
+
+    etag: str | None = None
+    """ETag, required. The version of the article's content (title, description, body and tags)
+    as a strong entity tag; every update changes it. Favorites and the author's profile are
+    not part of it. Send it back as `If-Match` to update only this version."""
+
+    def as_dict(self) -> dict[str, str]:
+        """The headers to send, named as in the contract; a required one left unset is a bug."""
+        headers: dict[str, str] = {}
+        if self.etag is None:
+            raise RuntimeError("UpdateArticle did not set its ETag header")
+        headers["ETag"] = self.etag
+        return headers
+
+
+@dataclass(slots=True, kw_only=True)
+class CreateArticleCommentResponseHeaders:
+    """Headers of CreateArticleComment's 200 response; unset ones are not sent."""
+
+    idempotent_replayed: str | None = None
+    """Idempotent-Replayed. `true` when the response is a replay: the request repeated the
+    `Idempotency-Key` of an earlier identical request, and this is that request's response;
+    nothing new was created. Absent otherwise."""
+
+    def as_dict(self) -> dict[str, str]:
+        """The headers to send, named as in the contract; a required one left unset is a bug."""
+        headers: dict[str, str] = {}
+        if self.idempotent_replayed is not None:
+            headers["Idempotent-Replayed"] = self.idempotent_replayed
+        return headers
 
 
 class UsersApi(ABC):
@@ -113,16 +188,29 @@ class ArticlesApi(ABC):
         """List articles"""
 
     @abstractmethod
-    async def create_article(self, *, body: NewArticleRequest) -> SingleArticleResponse:
+    async def create_article(
+        self,
+        *,
+        idempotency_key: str | None = None,
+        body: NewArticleRequest,
+        response_headers: CreateArticleResponseHeaders,
+    ) -> SingleArticleResponse:
         """Create an article"""
 
     @abstractmethod
-    async def get_article(self, *, slug: str) -> SingleArticleResponse:
+    async def get_article(
+        self, *, slug: str, response_headers: GetArticleResponseHeaders
+    ) -> SingleArticleResponse:
         """Get an article"""
 
     @abstractmethod
     async def update_article(
-        self, *, slug: str, body: UpdateArticleRequest
+        self,
+        *,
+        slug: str,
+        if_match: str | None = None,
+        body: UpdateArticleRequest,
+        response_headers: UpdateArticleResponseHeaders,
     ) -> SingleArticleResponse:
         """Update an article"""
 
@@ -140,7 +228,12 @@ class CommentsApi(ABC):
 
     @abstractmethod
     async def create_article_comment(
-        self, *, slug: str, body: NewCommentRequest
+        self,
+        *,
+        slug: str,
+        idempotency_key: str | None = None,
+        body: NewCommentRequest,
+        response_headers: CreateArticleCommentResponseHeaders,
     ) -> SingleCommentResponse:
         """Comment on an article"""
 

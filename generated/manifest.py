@@ -271,6 +271,7 @@ STATUS_CODES: Final[Mapping[str, tuple[int, tuple[str, ...]]]] = MappingProxyTyp
             (
                 "401",
                 "403",
+                "409",
                 "413",
                 "422",
                 "415",
@@ -295,6 +296,7 @@ STATUS_CODES: Final[Mapping[str, tuple[int, tuple[str, ...]]]] = MappingProxyTyp
                 "401",
                 "403",
                 "404",
+                "412",
                 "413",
                 "422",
                 "415",
@@ -331,6 +333,7 @@ STATUS_CODES: Final[Mapping[str, tuple[int, tuple[str, ...]]]] = MappingProxyTyp
                 "401",
                 "403",
                 "404",
+                "409",
                 "413",
                 "422",
                 "415",

@@ -21,9 +21,13 @@ from .interfaces import (
     AdminApi,
     ArticlesApi,
     CommentsApi,
+    CreateArticleCommentResponseHeaders,
+    CreateArticleResponseHeaders,
     FavoritesApi,
+    GetArticleResponseHeaders,
     ProfilesApi,
     TagsApi,
+    UpdateArticleResponseHeaders,
     UsersApi,
 )
 from .models import (
@@ -557,11 +561,11 @@ def build_router(providers: Providers, auth: AuthDependencies) -> APIRouter:
         "/articles",
         operation_id="CreateArticle",
         summary="Create an article",
-        description="The slug is derived from the title; a collision gets a short suffix.",
+        description="The slug is derived from the title; a collision gets a short suffix. With an\n`Idempotency-Key`, a retry gets the article the first request created (the same slug),\nnot a second one.",
         tags=["Articles"],
         status_code=201,
         response_model=SingleArticleResponse,
-        response_description="The created article.",
+        response_description="The created article (or, for a retry, the one the first request created).",
         responses={
             401: {
                 "model": GenericErrorModel,
@@ -570,6 +574,10 @@ def build_router(providers: Providers, auth: AuthDependencies) -> APIRouter:
             403: {
                 "model": GenericErrorModel,
                 "description": "The account is banned; it may read as anonymous, but not write or log in.",
+            },
+            409: {
+                "model": GenericErrorModel,
+                "description": "A request with this `Idempotency-Key` is still running. Retry shortly: once it has\nfinished, the retry gets its response.\n",
             },
             413: {
                 "model": GenericErrorModel,
@@ -600,15 +608,33 @@ def build_router(providers: Providers, auth: AuthDependencies) -> APIRouter:
     )
     async def create_article(
         *,
+        idempotency_key: Annotated[
+            str | None,
+            Header(
+                alias="Idempotency-Key",
+                min_length=1,
+                max_length=255,
+                pattern="^[A-Za-z0-9._~:+/=-]+$",
+            ),
+        ] = None,
         body: NewArticleRequest,
+        response: Response,
         impl: Annotated[ArticlesApi, Depends(providers.articles)],
     ) -> SingleArticleResponse:
-        return await impl.create_article(body=body)
+        response_headers = CreateArticleResponseHeaders()
+        result = await impl.create_article(
+            idempotency_key=idempotency_key,
+            body=body,
+            response_headers=response_headers,
+        )
+        response.headers.update(response_headers.as_dict())
+        return result
 
     @router.get(
         "/articles/{slug}",
         operation_id="GetArticle",
         summary="Get an article",
+        description="The article, with its `ETag` for a conditional UpdateArticle (`If-Match`).",
         tags=["Articles"],
         status_code=200,
         response_model=SingleArticleResponse,
@@ -643,15 +669,19 @@ def build_router(providers: Providers, auth: AuthDependencies) -> APIRouter:
             str,
             Path(min_length=1, max_length=255, pattern="^[a-z0-9]+(?:-[a-z0-9]+)*$"),
         ],
+        response: Response,
         impl: Annotated[ArticlesApi, Depends(providers.articles)],
     ) -> SingleArticleResponse:
-        return await impl.get_article(slug=slug)
+        response_headers = GetArticleResponseHeaders()
+        result = await impl.get_article(slug=slug, response_headers=response_headers)
+        response.headers.update(response_headers.as_dict())
+        return result
 
     @router.put(
         "/articles/{slug}",
         operation_id="UpdateArticle",
         summary="Update an article",
-        description="Only the author may update an article. A new title gives the article a new slug; the old\nslug keeps leading to the article, so links to it do not break.",
+        description="Only the author may update an article. A new title gives the article a new slug; the old\nslug keeps leading to the article, so links to it do not break. With `If-Match`, the\nupdate applies only to the version of the article the client last saw.",
         tags=["Articles"],
         status_code=200,
         response_model=SingleArticleResponse,
@@ -668,6 +698,10 @@ def build_router(providers: Providers, auth: AuthDependencies) -> APIRouter:
             404: {
                 "model": GenericErrorModel,
                 "description": "The resource does not exist.",
+            },
+            412: {
+                "model": GenericErrorModel,
+                "description": "`If-Match` names no current version of the article: it changed since the client read it.\nNothing was changed; read the article again (a new `ETag`) and redo the update.\n",
             },
             413: {
                 "model": GenericErrorModel,
@@ -702,10 +736,25 @@ def build_router(providers: Providers, auth: AuthDependencies) -> APIRouter:
             str,
             Path(min_length=1, max_length=255, pattern="^[a-z0-9]+(?:-[a-z0-9]+)*$"),
         ],
+        if_match: Annotated[
+            str | None,
+            Header(
+                alias="If-Match",
+                min_length=1,
+                max_length=1024,
+                pattern="^[!-~](?:[\\t -~]*[!-~])?$",
+            ),
+        ] = None,
         body: UpdateArticleRequest,
+        response: Response,
         impl: Annotated[ArticlesApi, Depends(providers.articles)],
     ) -> SingleArticleResponse:
-        return await impl.update_article(slug=slug, body=body)
+        response_headers = UpdateArticleResponseHeaders()
+        result = await impl.update_article(
+            slug=slug, if_match=if_match, body=body, response_headers=response_headers
+        )
+        response.headers.update(response_headers.as_dict())
+        return result
 
     @router.delete(
         "/articles/{slug}",
@@ -807,10 +856,11 @@ def build_router(providers: Providers, auth: AuthDependencies) -> APIRouter:
         "/articles/{slug}/comments",
         operation_id="CreateArticleComment",
         summary="Comment on an article",
+        description="With an `Idempotency-Key`, a retry gets the comment the first request created (the same\nid), not a second one.",
         tags=["Comments"],
         status_code=200,
         response_model=SingleCommentResponse,
-        response_description="The created comment.",
+        response_description="The created comment (or, for a retry, the one the first request created).",
         responses={
             401: {
                 "model": GenericErrorModel,
@@ -823,6 +873,10 @@ def build_router(providers: Providers, auth: AuthDependencies) -> APIRouter:
             404: {
                 "model": GenericErrorModel,
                 "description": "The resource does not exist.",
+            },
+            409: {
+                "model": GenericErrorModel,
+                "description": "A request with this `Idempotency-Key` is still running. Retry shortly: once it has\nfinished, the retry gets its response.\n",
             },
             413: {
                 "model": GenericErrorModel,
@@ -857,10 +911,28 @@ def build_router(providers: Providers, auth: AuthDependencies) -> APIRouter:
             str,
             Path(min_length=1, max_length=255, pattern="^[a-z0-9]+(?:-[a-z0-9]+)*$"),
         ],
+        idempotency_key: Annotated[
+            str | None,
+            Header(
+                alias="Idempotency-Key",
+                min_length=1,
+                max_length=255,
+                pattern="^[A-Za-z0-9._~:+/=-]+$",
+            ),
+        ] = None,
         body: NewCommentRequest,
+        response: Response,
         impl: Annotated[CommentsApi, Depends(providers.comments)],
     ) -> SingleCommentResponse:
-        return await impl.create_article_comment(slug=slug, body=body)
+        response_headers = CreateArticleCommentResponseHeaders()
+        result = await impl.create_article_comment(
+            slug=slug,
+            idempotency_key=idempotency_key,
+            body=body,
+            response_headers=response_headers,
+        )
+        response.headers.update(response_headers.as_dict())
+        return result
 
     @router.delete(
         "/articles/{slug}/comments/{id}",

@@ -5,7 +5,8 @@ in-process tests cannot give: real sockets, real parallelism on the pool, signal
   ``conduit_<hex>`` database on the server behind ``admin_url`` (a ``postgres`` database URL).
 - ``ServerProcess.start(database_url, var_dir, env=...)``: uvicorn with the app factory, run the
   way ``make serve`` runs it (uvloop, httptools, no access log), on a free port, in a session of
-  its own so a signal meant for it never reaches pytest. ``env`` adds ``CONDUIT_`` settings; none
+  its own so a signal meant for it never reaches pytest. ``app`` names another factory (a test's
+  deliberately broken app). ``env`` adds ``CONDUIT_`` settings; none
   of the caller's own ``CONDUIT_`` variables leak in; rate limiting is off unless ``env`` turns
   it on. ``wait_ready()`` polls ``/readyz``;
   ``terminate()`` / ``kill()`` send SIGTERM / SIGKILL; ``stop()`` is the fixtures' clean-up.
@@ -40,6 +41,7 @@ HOST = "127.0.0.1"
 START_TIMEOUT_SECONDS = 60.0
 STOP_TIMEOUT_SECONDS = 15.0
 JWT_SECRET = "live-server-tests-secret-of-at-least-32-characters"
+APP_FACTORY = "conduit.main:create_app_from_env"
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 cheap_argon2 = {
@@ -125,10 +127,11 @@ class ServerProcess:
         *,
         env: Mapping[str, str] | None = None,
         port: int | None = None,
+        app: str = APP_FACTORY,
     ) -> ServerProcess:
         port = port or free_port()
         log = var_dir / f"server-{port}-{uuid.uuid4().hex[:6]}.log"
-        command = [sys.executable, "-m", "uvicorn", "conduit.main:create_app_from_env"]
+        command = [sys.executable, "-m", "uvicorn", app]
         command += ["--factory", "--host", HOST, "--port", str(port)]
         command += ["--loop", "uvloop", "--http", "httptools", "--no-access-log"]
         with log.open("wb") as output:

@@ -13,10 +13,16 @@ Schemathesis' own: non-zero on any failure.
 ``make contract`` (CI) explores from a fixed seed (``CONDUIT_CONTRACT_SEED``, default below)
 with deterministic generation, so each run explores what the previous one did. ``make fuzz``
 draws a random seed and prints it first; ``make fuzz CONDUIT_CONTRACT_SEED=<seed>`` replays it.
+Both give a time budget (``--max-time``): fuzzing and stateful testing then start over until it
+is spent, pass n from seed + n. A single stateful pass ends at the first replay the database
+does not repeat (the user it registered now exists...), often after a handful of links; the
+passes that follow are what reach the rest, such as reading an article after deleting it.
 
-    python -m tests.contract.cli_runner [--fuzz] [--max-examples N] [--report-dir DIR] [-- ARGS]
+    python -m tests.contract.cli_runner [--fuzz] [--max-examples N] [--max-time SECONDS]
+                                        [--report-dir DIR] [--app MODULE:FACTORY] [-- ARGS]
 
 ARGS go to ``schemathesis run`` as they are (``-- --include-operation-id GetArticles``).
+``--app`` serves another app factory: tests/contract/test_cli_runner.py serves broken ones.
 """
 
 from __future__ import annotations
@@ -45,6 +51,7 @@ from conduit.core.settings import Settings
 from generated import models
 from tests.contract.live_hooks import ADMIN_DOCUMENT, AUTH_DOCUMENT_VARIABLE
 from tests.live_server import (
+    APP_FACTORY,
     JWT_SECRET,
     ServerProcess,
     cheap_argon2,
@@ -96,6 +103,14 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         help=f"a random seed unless ${SEED_VARIABLE} is set, and no deterministic generation",
     )
     parser.add_argument("--max-examples", type=int, default=30, help="per operation and phase")
+    parser.add_argument(
+        "--max-time",
+        type=int,
+        help="seconds; fuzzing and stateful testing start over until they are spent",
+    )
+    parser.add_argument(
+        "--app", default=APP_FACTORY, help="the app factory uvicorn serves (tests break it)"
+    )
     parser.add_argument("--report-dir", type=Path, default=ROOT / "var" / "reports" / "contract")
     parser.add_argument("extra", nargs="*", help="passed on to `schemathesis run`")
     return parser.parse_args(argv)
@@ -190,6 +205,8 @@ def schemathesis_command(args: argparse.Namespace, base_url: str, seed: int) -> 
     command = [str(SCHEMATHESIS), "--config-file", str(CONFIG), "run", str(CONTRACT)]
     command += ["--url", f"{base_url}/api", "--checks", "all", "--phases", PHASES]
     command += ["--max-examples", str(args.max_examples), "--seed", str(seed)]
+    if args.max_time is not None:
+        command += ["--max-time", str(args.max_time)]
     # Deterministic generation keeps no example database; a fuzz run keeps none either, so
     # that its seed alone replays it.
     command += ["--generation-database", "none"] if args.fuzz else ["--generation-deterministic"]
@@ -221,7 +238,7 @@ async def against_live_server(args: argparse.Namespace, seed: int) -> int:
     database_url = await create_database(ADMIN_URL)
     try:
         env = {**cheap_argon2, "CONDUIT_ENVIRONMENT": "production"}
-        server = ServerProcess.start(database_url, args.report_dir, env=env)
+        server = ServerProcess.start(database_url, args.report_dir, env=env, app=args.app)
         try:
             await server.wait_ready()
             people = identities()

@@ -32,6 +32,7 @@ from conduit.db.migrate import upgrade_async
 from conduit.main import create_app
 from generated import models
 from tests.conftest import BACKENDS, _postgres_database
+from tests.contract import idempotency_keys  # noqa: F401 - registers its before_call hook
 from tests.contract.auth import (
     ConduitToken,
     admin_token,

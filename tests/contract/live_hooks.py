@@ -33,6 +33,7 @@ import httpx
 import schemathesis
 from schemathesis import AuthContext, BaseSchema, Case, HookContext, Response
 
+from tests.contract import idempotency_keys  # noqa: F401 - registers its before_call hook
 from tests.contract.auth import lists_roles
 
 AUTH_DOCUMENT_VARIABLE = "CONDUIT_CONTRACT_AUTH"

@@ -6,7 +6,8 @@
 - ``app``: ``create_app(settings)``, built once per backend with its lifespan running, and
   ``get_session`` overridden so each request opens its session from this test's
   ``session_factory``: the request still commits once (releasing a SAVEPOINT) or rolls back, and
-  the test's outer transaction discards it all.
+  the test's outer transaction discards it all. ``get_own_sessions`` (what the app commits
+  outside the request's transaction: idempotency claims) comes from the same factory.
 - ``client``: ``httpx.AsyncClient`` on ``ASGITransport``; an unhandled server error fails the test.
 - ``api``: ``tests.integration.api.Api`` to register users, create articles, follow, favorite.
 - ``tokens``: the app's ``TokenCodec``, for tokens of factory-made users and expired tokens.
@@ -23,6 +24,7 @@ from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from conduit.api.deps import get_session
+from conduit.api.idempotency import get_own_sessions
 from conduit.core.security import TokenCodec
 from conduit.core.settings import Settings
 from conduit.main import create_app
@@ -64,6 +66,12 @@ class RequestSessions:
                 raise
             await session.commit()
 
+    async def get_own_sessions(self) -> async_sessionmaker[AsyncSession]:
+        """What the app commits outside the request (idempotency claims), on the test's
+        connection too: savepoints the test's outer transaction still discards."""
+        assert self.factory is not None, "request outside a test's transaction"
+        return self.factory
+
 
 @pytest.fixture(scope="session")
 async def app_per_backend(settings: Settings) -> AsyncIterator[tuple[FastAPI, RequestSessions]]:
@@ -72,6 +80,7 @@ async def app_per_backend(settings: Settings) -> AsyncIterator[tuple[FastAPI, Re
     app = create_app(settings)
     sessions = RequestSessions()
     app.dependency_overrides[get_session] = sessions.get_session
+    app.dependency_overrides[get_own_sessions] = sessions.get_own_sessions
     async with app.router.lifespan_context(app):
         yield app, sessions
 

@@ -220,6 +220,20 @@ class TestCors:
         }
         assert "access-control-allow-credentials" not in response.headers
 
+    async def test_a_front_end_may_retry_safely_and_update_conditionally(
+        self, cors: Served
+    ) -> None:
+        headers = "authorization,content-type,idempotency-key,if-match"
+        preflights = [
+            await cors.client.options(path, headers=preflight(method, headers=headers))
+            for method, path in (("POST", "/api/articles"), ("PUT", "/api/articles/a-slug"))
+        ]
+        read = await cors.client.get("/api/tags", headers={"Origin": ORIGIN})
+
+        assert [p.status_code for p in preflights] == [200, 200]
+        exposed = split(read.headers["access-control-expose-headers"])
+        assert exposed >= {"etag", "idempotent-replayed"}
+
     async def test_an_allowed_origin_may_read_a_429(self, cors: Served) -> None:
         body = {"user": {"email": "nobody@example.com", "password": "wrong"}}
         for status in (401, 429):

@@ -13,7 +13,7 @@ import yaml
 from fastapi import FastAPI, Header, HTTPException
 from fastapi.routing import APIRoute
 
-from generated import interfaces
+from generated import interfaces, models
 from generated.app import IncompleteImplementation, find_incomplete, include_contract
 from generated.manifest import OPERATION_IDS, OPERATIONS, ROLES, SECURITY
 from generated.routes import AuthDependencies, Providers, build_router
@@ -204,3 +204,157 @@ class TestIncludeContract:
 
         assert len(problems) == 1
         assert "must be annotated to return a subclass of TagsApi" in problems[0]
+
+
+def success_headers(operation: dict[str, Any]) -> list[str]:
+    """The header names the success response of an operation documents."""
+    document = yaml.safe_load(CONTRACT.read_text(encoding="utf-8"))
+    status = next(s for s in operation["responses"] if str(s).startswith("2"))
+    response = operation["responses"][status]
+    if "$ref" in response:
+        response = document["components"]["responses"][response["$ref"].rsplit("/", 1)[-1]]
+    return list(response.get("headers", {}))
+
+
+EXAMPLE_ARTICLE = {
+    "article": {
+        "slug": "a-slug",
+        "title": "A title",
+        "description": "A description",
+        "body": "A body",
+        "tagList": [],
+        "createdAt": "2016-02-18T03:22:56.637Z",
+        "updatedAt": "2016-02-18T03:22:56.637Z",
+        "favorited": False,
+        "favoritesCount": 0,
+        "author": {"username": "jake", "bio": None, "image": None, "following": False},
+    }
+}
+
+
+class ArticlesWithHeaders(interfaces.ArticlesApi):
+    """Sets the response headers it is given; remembers the header parameters it received."""
+
+    received: dict[str, Any]
+    etag: str | None = '"v1"'
+
+    async def get_articles(self, **kwargs: Any) -> Any:
+        raise NotImplementedError
+
+    async def get_articles_feed(self, **kwargs: Any) -> Any:
+        raise NotImplementedError
+
+    async def delete_article(self, **kwargs: Any) -> Any:
+        raise NotImplementedError
+
+    async def get_article(
+        self, *, slug: str, response_headers: interfaces.GetArticleResponseHeaders
+    ) -> models.SingleArticleResponse:
+        response_headers.etag = self.etag
+        return models.SingleArticleResponse.model_validate(EXAMPLE_ARTICLE)
+
+    async def create_article(
+        self,
+        *,
+        idempotency_key: str | None = None,
+        body: models.NewArticleRequest,
+        response_headers: interfaces.CreateArticleResponseHeaders,
+    ) -> models.SingleArticleResponse:
+        ArticlesWithHeaders.received = {"idempotency_key": idempotency_key}
+        return models.SingleArticleResponse.model_validate(EXAMPLE_ARTICLE)
+
+    async def update_article(
+        self,
+        *,
+        slug: str,
+        if_match: str | None = None,
+        body: models.UpdateArticleRequest,
+        response_headers: interfaces.UpdateArticleResponseHeaders,
+    ) -> models.SingleArticleResponse:
+        ArticlesWithHeaders.received = {"if_match": if_match}
+        response_headers.etag = '"v2"'
+        return models.SingleArticleResponse.model_validate(EXAMPLE_ARTICLE)
+
+
+class ArticlesForgettingTheETag(ArticlesWithHeaders):
+    etag = None
+
+
+def provide_articles_with_headers() -> ArticlesWithHeaders:
+    return ArticlesWithHeaders()
+
+
+def provide_articles_forgetting_the_etag() -> ArticlesForgettingTheETag:
+    return ArticlesForgettingTheETag()
+
+
+async def call(
+    provider: Any, method: str, path: str, headers: dict[str, str], json: Any = None
+) -> httpx.Response:
+    app = FastAPI()
+    include_contract(app, providers=complete_providers(articles=provider), auth=AUTH)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        return await client.request(method, path, headers=headers, json=json)
+
+
+class TestHeaders:
+    def test_interfaces_take_the_documented_response_headers(self) -> None:
+        for operation_id, (_, _, operation) in load_operations().items():
+            info = OPERATIONS[operation_id]
+            method = getattr(INTERFACES[info.tag.lower()], info.method_name)
+            parameters = inspect.signature(method).parameters
+            names = success_headers(operation)
+            if not names:
+                assert "response_headers" not in parameters, operation_id
+                continue
+            headers_class = getattr(interfaces, f"{operation_id}ResponseHeaders")
+            assert parameters["response_headers"].annotation == headers_class.__name__
+            fields = [f.lower().replace("-", "_") for f in names]
+            assert list(inspect.signature(headers_class).parameters) == fields
+
+    def test_header_parameters_are_optional_keyword_arguments(self) -> None:
+        document = yaml.safe_load(CONTRACT.read_text(encoding="utf-8"))
+        for operation_id, (_, _, operation) in load_operations().items():
+            info = OPERATIONS[operation_id]
+            method = getattr(INTERFACES[info.tag.lower()], info.method_name)
+            for raw in operation.get("parameters", []):
+                name = raw["$ref"].rsplit("/", 1)[-1] if "$ref" in raw else None
+                parameter = document["components"]["parameters"][name] if name else raw
+                if parameter["in"] != "header":
+                    continue
+                argument = inspect.signature(method).parameters[
+                    parameter["name"].lower().replace("-", "_")
+                ]
+                assert argument.default is None, (operation_id, parameter["name"])
+
+    async def test_routes_send_the_headers_the_implementation_sets(self) -> None:
+        read = await call(provide_articles_with_headers, "GET", "/api/articles/a-slug", {})
+        updated = await call(
+            provide_articles_with_headers,
+            "PUT",
+            "/api/articles/a-slug",
+            {"Authorization": "Token x", "If-Match": '"v1"'},
+            {"article": {"body": "New"}},
+        )
+
+        assert (read.status_code, read.headers["ETag"]) == (200, '"v1"')
+        assert (updated.status_code, updated.headers["ETag"]) == (200, '"v2"')
+        assert ArticlesWithHeaders.received == {"if_match": '"v1"'}
+
+    async def test_routes_leave_out_the_optional_headers_left_unset(self) -> None:
+        created = await call(
+            provide_articles_with_headers,
+            "POST",
+            "/api/articles",
+            {"Authorization": "Token x", "Idempotency-Key": "k-1"},
+            {"article": {"title": "T", "description": "D", "body": "B"}},
+        )
+
+        assert created.status_code == 201
+        assert "Idempotent-Replayed" not in created.headers
+        assert ArticlesWithHeaders.received == {"idempotency_key": "k-1"}
+
+    async def test_a_required_header_left_unset_is_an_error_not_a_silent_omission(self) -> None:
+        with pytest.raises(RuntimeError, match="GetArticle did not set its ETag header"):
+            await call(provide_articles_forgetting_the_etag, "GET", "/api/articles/a-slug", {})

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from conduit.api.conditional import entity_tag
+from conduit.api.conditional import if_match as parse_if_match
 from conduit.api.deps import RouteViewerDep, SessionDep
+from conduit.api.idempotency import IdempotencyDep, IdempotentRequests
 from conduit.api.profiles import required, to_profile_out
 from conduit.domain.sorting import ArticleSort
 from conduit.domain.types import (
@@ -15,7 +18,12 @@ from conduit.domain.types import (
 )
 from conduit.services.articles import ArticleService
 from generated import models
-from generated.interfaces import ArticlesApi
+from generated.interfaces import (
+    ArticlesApi,
+    CreateArticleResponseHeaders,
+    GetArticleResponseHeaders,
+    UpdateArticleResponseHeaders,
+)
 
 
 def to_article_out(article: ArticleView) -> models.SingleArticleResponse:
@@ -65,9 +73,12 @@ def to_changes(update: models.UpdateArticle) -> ArticleChanges:
 
 
 class Articles(ArticlesApi):
-    def __init__(self, service: ArticleService, viewer: Viewer | None) -> None:
+    def __init__(
+        self, service: ArticleService, viewer: Viewer | None, idempotency: IdempotentRequests
+    ) -> None:
         self._service = service
         self._viewer = viewer
+        self._idempotency = idempotency
 
     async def get_articles_feed(
         self,
@@ -104,26 +115,58 @@ class Articles(ArticlesApi):
         return to_article_list_out(page)
 
     async def create_article(
-        self, *, body: models.NewArticleRequest
+        self,
+        *,
+        idempotency_key: str | None = None,
+        body: models.NewArticleRequest,
+        response_headers: CreateArticleResponseHeaders,
     ) -> models.SingleArticleResponse:
         new = body.article
         command = NewArticle(
             title=new.title, description=new.description, body=new.body, tag_list=new.tagList or []
         )
-        return to_article_out(await self._service.create(required(self._viewer), command))
 
-    async def get_article(self, *, slug: str) -> models.SingleArticleResponse:
-        return to_article_out(await self._service.get(slug, self._viewer))
+        async def create() -> models.SingleArticleResponse:
+            return to_article_out(await self._service.create(required(self._viewer), command))
+
+        return await self._idempotency.run(
+            "CreateArticle",
+            idempotency_key,
+            body=body,
+            response_model=models.SingleArticleResponse,
+            headers=response_headers,
+            work=create,
+        )
+
+    async def get_article(
+        self, *, slug: str, response_headers: GetArticleResponseHeaders
+    ) -> models.SingleArticleResponse:
+        article = await self._service.get(slug, self._viewer)
+        response_headers.etag = entity_tag(article)
+        return to_article_out(article)
 
     async def update_article(
-        self, *, slug: str, body: models.UpdateArticleRequest
+        self,
+        *,
+        slug: str,
+        if_match: str | None = None,
+        body: models.UpdateArticleRequest,
+        response_headers: UpdateArticleResponseHeaders,
     ) -> models.SingleArticleResponse:
-        changes = to_changes(body.article)
-        return to_article_out(await self._service.update(slug, required(self._viewer), changes))
+        article = await self._service.update(
+            slug,
+            required(self._viewer),
+            to_changes(body.article),
+            precondition=parse_if_match(if_match),
+        )
+        response_headers.etag = entity_tag(article)
+        return to_article_out(article)
 
     async def delete_article(self, *, slug: str) -> None:
         await self._service.delete(slug, required(self._viewer))
 
 
-async def provide(session: SessionDep, viewer: RouteViewerDep) -> Articles:
-    return Articles(ArticleService(session), viewer)
+async def provide(
+    session: SessionDep, viewer: RouteViewerDep, idempotency: IdempotencyDep
+) -> Articles:
+    return Articles(ArticleService(session), viewer, idempotency)

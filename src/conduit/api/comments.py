@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from conduit.api.deps import RouteViewerDep, SessionDep
+from conduit.api.idempotency import IdempotencyDep, IdempotentRequests
 from conduit.api.profiles import required, to_profile_out
 from conduit.domain.types import CommentView, Viewer
 from conduit.services.comments import CommentService
 from generated import models
-from generated.interfaces import CommentsApi
+from generated.interfaces import CommentsApi, CreateArticleCommentResponseHeaders
 
 
 def to_comment_out(comment: CommentView) -> models.Comment:
@@ -21,23 +22,43 @@ def to_comment_out(comment: CommentView) -> models.Comment:
 
 
 class Comments(CommentsApi):
-    def __init__(self, service: CommentService, viewer: Viewer | None) -> None:
+    def __init__(
+        self, service: CommentService, viewer: Viewer | None, idempotency: IdempotentRequests
+    ) -> None:
         self._service = service
         self._viewer = viewer
+        self._idempotency = idempotency
 
     async def get_article_comments(self, *, slug: str) -> models.MultipleCommentsResponse:
         comments = await self._service.list_comments(slug, self._viewer)
         return models.MultipleCommentsResponse(comments=[to_comment_out(c) for c in comments])
 
     async def create_article_comment(
-        self, *, slug: str, body: models.NewCommentRequest
+        self,
+        *,
+        slug: str,
+        idempotency_key: str | None = None,
+        body: models.NewCommentRequest,
+        response_headers: CreateArticleCommentResponseHeaders,
     ) -> models.SingleCommentResponse:
-        comment = await self._service.add(slug, required(self._viewer), body=body.comment.body)
-        return models.SingleCommentResponse(comment=to_comment_out(comment))
+        async def add() -> models.SingleCommentResponse:
+            comment = await self._service.add(slug, required(self._viewer), body=body.comment.body)
+            return models.SingleCommentResponse(comment=to_comment_out(comment))
+
+        return await self._idempotency.run(
+            "CreateArticleComment",
+            idempotency_key,
+            body=body,
+            response_model=models.SingleCommentResponse,
+            headers=response_headers,
+            work=add,
+        )
 
     async def delete_article_comment(self, *, slug: str, id: int) -> None:
         await self._service.delete(slug, id, required(self._viewer))
 
 
-async def provide(session: SessionDep, viewer: RouteViewerDep) -> Comments:
-    return Comments(CommentService(session), viewer)
+async def provide(
+    session: SessionDep, viewer: RouteViewerDep, idempotency: IdempotencyDep
+) -> Comments:
+    return Comments(CommentService(session), viewer, idempotency)

@@ -31,6 +31,8 @@ STATUS_BY_ERROR: Mapping[type[domain.ConduitError], int] = {
     domain.Forbidden: 403,
     domain.NotFound: 404,
     domain.AlreadyExists: 409,
+    domain.RequestInProgress: 409,
+    domain.PreconditionFailed: 412,
     domain.ValidationFailed: 422,
     domain.RateLimited: 429,
 }

@@ -25,13 +25,21 @@ NO_STORE = "no-store"
 # What a RealWorld front end on another origin needs: the contract's methods, its two request
 # headers (and a request id of its own, echoed back), and the headers of a 429 to read.
 CORS_METHODS = ("GET", "POST", "PUT", "DELETE")
-CORS_REQUEST_HEADERS = ("Authorization", "Content-Type", REQUEST_ID_HEADER)
+CORS_REQUEST_HEADERS = (
+    "Authorization",
+    "Content-Type",
+    REQUEST_ID_HEADER,
+    "Idempotency-Key",
+    "If-Match",
+)
 CORS_EXPOSED_HEADERS = (
     "RateLimit-Limit",
     "RateLimit-Remaining",
     "RateLimit-Reset",
     "Retry-After",
     REQUEST_ID_HEADER,
+    "ETag",
+    "Idempotent-Replayed",
 )
 
 

@@ -75,6 +75,10 @@ class Settings(BaseSettings):
     argon2_parallelism: int = Field(default=1, ge=1)
 
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    # Idempotency-Key: how long a key is remembered after its first use, and how long a request
+    # may hold its key unfinished before a retry may run again (its server stopped mid-request).
+    idempotency_ttl_seconds: int = Field(default=24 * 3600, ge=1)
+    idempotency_lock_timeout_seconds: int = Field(default=60, ge=1)
     cors_origins: list[str] = Field(default_factory=list)
     # Sent as Strict-Transport-Security when above 0; only for a service reached over HTTPS only.
     hsts_seconds: int = Field(default=0, ge=0)

@@ -136,6 +136,9 @@ class Article(Base):
     favorites_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
     updated_at: Mapped[datetime] = mapped_column(default=utc_now)
+    # Revision of the content (title, description, body, tags), +1 on every update; the ETag is
+    # derived from it, and If-Match updates compare and increment it in one statement.
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
     author: Mapped[User] = relationship(lazy="raise")
     tags: Mapped[list[Tag]] = relationship(
@@ -185,3 +188,31 @@ class Comment(Base):
 
     author: Mapped[User] = relationship(lazy="raise")
     article: Mapped[Article] = relationship(lazy="raise")
+
+
+class IdempotencyKey(Base):
+    """An Idempotency-Key a user sent: the request it names and, once done, its response.
+
+    Claimed (`in_progress`) in a transaction of its own before the request runs, so a concurrent
+    retry sees it; `completed` in the request's own transaction, with the response to replay.
+    `token` changes whenever a stalled claim is taken over, so the old holder cannot complete it.
+    """
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (
+        UniqueConstraint("user_id", "key"),
+        CheckConstraint("state IN ('in_progress', 'completed')", name="state"),
+        # Expired keys are purged oldest first.
+        Index("ix_idempotency_keys_created_at", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True)
+    user_id: Mapped[int] = mapped_column(BigIntId, _fk("users.id"))
+    key: Mapped[str]
+    fingerprint: Mapped[str]  # sha256 of method, path and canonical body
+    state: Mapped[str]
+    token: Mapped[str]
+    response_status: Mapped[int | None] = mapped_column(Integer)
+    response_body: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]  # first use: the key expires a TTL after it
+    locked_at: Mapped[datetime]  # when the current holder claimed it

@@ -73,3 +73,17 @@ class RateLimited(ConduitError):
     ) -> None:
         super().__init__(message, field=field)
         self.retry_after = retry_after
+
+
+class RequestInProgress(ConduitError):
+    """409: another request with the same idempotency key has not finished yet."""
+
+    default_field = "Idempotency-Key"
+    default_message = "is in use by a request that has not finished; retry shortly"
+
+
+class PreconditionFailed(ConduitError):
+    """412: the resource is no longer in the state the request's precondition names."""
+
+    default_field = "If-Match"
+    default_message = "does not match the current version of the article"

@@ -96,6 +96,8 @@ class ArticleView:
     favorited: bool
     favorites_count: int
     author: ProfileView
+    # Tag of the content version (conduit.domain.versions); single-article reads only.
+    version_tag: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

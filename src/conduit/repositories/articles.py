@@ -49,6 +49,7 @@ from conduit.db.models import (
 from conduit.db.types import utc_now
 from conduit.domain.sorting import DEFAULT_SORT, SortField, SortOrder
 from conduit.domain.types import ArticleFilter, ArticlePage, ArticleView, ProfileView
+from conduit.domain.versions import version_tag
 from conduit.repositories._sql import UniqueRule, following_flag, upsert_insert
 
 SLUG_RULE = UniqueRule(constraint="uq_articles_slug", columns="articles.slug", field="slug")
@@ -147,6 +148,16 @@ class ArticleRepository:
             select(FormerSlug.article_id).where(FormerSlug.slug == slug)
         )
         return owner
+
+    async def next_version(self, article_id: int, *, expected: int | None = None) -> bool:
+        """Increment the content version; with `expected`, only from that version (compare and
+        set, so two updates from the same version cannot both succeed)."""
+        stmt = update(Article).where(Article.id == article_id)
+        if expected is not None:
+            stmt = stmt.where(Article.version == expected)
+        stmt = stmt.values(version=Article.version + 1).returning(Article.id)
+        result = await self.session.execute(stmt.execution_options(synchronize_session=False))
+        return result.first() is not None
 
     async def delete(self, article_id: int) -> None:
         """Delete an article; the database cascades comments, favorites and tag links."""
@@ -304,7 +315,7 @@ def _view_query(dialect: str, *, viewer: bool, with_body: bool) -> Select[*tuple
         _favorited_flag(viewer_id).label("favorited"),
     ]
     if with_body:
-        columns.append(Article.body)
+        columns += [Article.body, Article.version]
     return select(*columns).join(User, User.id == Article.author_id)
 
 
@@ -414,6 +425,7 @@ def _order_by(
 
 def _to_view(row: Any) -> ArticleView:
     mapping = row._mapping
+    version = mapping.get("version")
     names = row.tag_names
     if isinstance(names, str):  # SQLite's JSON array
         names = orjson.loads(names)
@@ -433,4 +445,5 @@ def _to_view(row: Any) -> ArticleView:
             image=row.image,
             following=bool(row.following),
         ),
+        version_tag=None if version is None else version_tag(row.id, version),
     )

@@ -16,7 +16,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from conduit.db.models import Article
 from conduit.db.types import utc_now
-from conduit.domain.errors import AlreadyExists, Forbidden, NotFound, ValidationFailed
+from conduit.domain.errors import (
+    AlreadyExists,
+    Forbidden,
+    NotFound,
+    PreconditionFailed,
+    ValidationFailed,
+)
 from conduit.domain.permissions import Permission, can
 from conduit.domain.slugs import slugify, with_suffix
 from conduit.domain.sorting import DEFAULT_SORT, SortOrder
@@ -28,6 +34,7 @@ from conduit.domain.types import (
     NewArticle,
     Viewer,
 )
+from conduit.domain.versions import VersionCheck, version_tag
 from conduit.repositories.articles import ArticleRepository, SlugTaken
 from conduit.repositories.tags import TagRepository
 
@@ -96,9 +103,21 @@ class ArticleService:
         await self._set_tags(article_id, article.tag_list, new=True)
         return await self.get(slug, viewer)
 
-    async def update(self, slug: str, viewer: Viewer, changes: ArticleChanges) -> ArticleView:
-        """Edit an article (author only); a new title gives a new slug, the old one still works."""
+    async def update(
+        self,
+        slug: str,
+        viewer: Viewer,
+        changes: ArticleChanges,
+        *,
+        precondition: VersionCheck | None = None,
+    ) -> ArticleView:
+        """Edit an article (author only); a new title gives a new slug, the old one still works.
+
+        With a precondition, only the versions it admits are edited (PreconditionFailed if the
+        article has moved on), checked after existence and ownership like HTTP does.
+        """
         article = await self._owned(slug, viewer)
+        await self._next_version(article, precondition)
         old_title = article.title
         if changes.title is not None:
             article.title = changes.title
@@ -173,6 +192,17 @@ class ArticleService:
         if article.author_id != viewer.id:
             raise Forbidden("only the author may change this article", field="article")
         return article
+
+    async def _next_version(self, article: Article, precondition: VersionCheck | None) -> None:
+        expected = None
+        if precondition is not None and not precondition.any_version:
+            if not precondition.admits(version_tag(article.id, article.version)):
+                raise PreconditionFailed()
+            expected = article.version
+        # Compared and incremented in one statement: of two updates from the same version,
+        # the second finds it gone (PostgreSQL re-checks the row once the first commits).
+        if not await self.articles.next_version(article.id, expected=expected):
+            raise PreconditionFailed()
 
     async def _rename(self, article: Article) -> None:
         async def rename(slug: str) -> None:

@@ -1,0 +1,134 @@
+"""The Idempotency-Key header of the create operations, between the routes and the service.
+
+A binding hands its work to ``IdempotentRequests.run`` with the key it received. Without a key
+the work just runs. With one, in this order:
+
+1. the read transaction that authentication opened in the request's session is ended, so the
+   work starts a fresh one after the claim commits (SQLite cannot write from a snapshot older
+   than the latest commit; PostgreSQL does not mind);
+2. the key is claimed in a transaction of its own (or its stored response is replayed, with
+   ``Idempotent-Replayed: true``; or 409/422);
+3. the work runs, and the response is stored in the request's transaction, committed with it;
+4. if anything fails, the request's transaction is rolled back first and the claim released
+   after, so a retry runs again and never meets a half-done attempt.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from typing import Annotated, Protocol, TypeVar
+
+import orjson
+from fastapi import Depends, Request
+from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from conduit.api.deps import RouteViewerDep, SessionDep, SettingsDep
+from conduit.api.profiles import required
+from conduit.db.types import utc_now
+from conduit.domain.idempotency import StoredResponse, request_fingerprint
+from conduit.domain.types import Viewer
+from conduit.services.idempotency import IdempotencyService
+from generated.manifest import STATUS_CODES
+
+logger = logging.getLogger(__name__)
+
+ResponseT = TypeVar("ResponseT", bound=BaseModel)
+REPLAYED = "true"
+
+
+class ReplayHeaders(Protocol):
+    """The generated response headers of an operation that takes Idempotency-Key."""
+
+    idempotent_replayed: str | None
+
+
+class IdempotentRequests:
+    """Runs a create operation at most once per Idempotency-Key (see the module docstring)."""
+
+    def __init__(
+        self,
+        service: IdempotencyService,
+        session: AsyncSession,
+        viewer: Viewer | None,
+        *,
+        method: str,
+        path: str,
+    ) -> None:
+        self._service = service
+        self._session = session
+        self._viewer = viewer
+        self._method = method
+        self._path = path
+
+    async def run(
+        self,
+        operation_id: str,
+        key: str | None,
+        *,
+        body: BaseModel,
+        response_model: type[ResponseT],
+        headers: ReplayHeaders,
+        work: Callable[[], Awaitable[ResponseT]],
+    ) -> ResponseT:
+        if key is None:
+            return await work()
+        canonical = orjson.dumps(
+            body.model_dump(mode="json", exclude_unset=True), option=orjson.OPT_SORT_KEYS
+        )
+        fingerprint = request_fingerprint(self._method, self._path, canonical)
+        await self._session.rollback()  # step 1: nothing but authentication's reads to lose
+        outcome = await self._service.claim(
+            user_id=required(self._viewer).id, key=key, fingerprint=fingerprint
+        )
+        if isinstance(outcome, StoredResponse):
+            headers.idempotent_replayed = REPLAYED
+            return response_model.model_validate_json(outcome.body)
+        try:
+            result = await work()
+            status = STATUS_CODES[operation_id][0]
+            await self._service.complete(outcome, status=status, body=result.model_dump_json())
+        except BaseException:
+            await self._session.rollback()
+            try:
+                await self._service.release(outcome)
+            except Exception:  # the key then frees itself after the lock timeout
+                logger.warning("idempotency_key_not_released", exc_info=True)
+            raise
+        return result
+
+
+async def get_own_sessions(request: Request) -> async_sessionmaker[AsyncSession]:
+    """Sessions outside the request's transaction: idempotency claims commit on their own."""
+    sessions: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
+    return sessions
+
+
+async def get_clock() -> Callable[[], datetime]:
+    """What time it is for idempotency keys; tests replace it to let keys expire."""
+    return utc_now
+
+
+async def get_idempotent_requests(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    viewer: RouteViewerDep,
+    own_sessions: Annotated[async_sessionmaker[AsyncSession], Depends(get_own_sessions)],
+    clock: Annotated[Callable[[], datetime], Depends(get_clock)],
+) -> IdempotentRequests:
+    service = IdempotencyService(
+        session,
+        own_sessions,
+        ttl=timedelta(seconds=settings.idempotency_ttl_seconds),
+        lock_timeout=timedelta(seconds=settings.idempotency_lock_timeout_seconds),
+        clock=clock,
+    )
+    return IdempotentRequests(
+        service, session, viewer, method=request.method, path=request.url.path
+    )
+
+
+IdempotencyDep = Annotated[IdempotentRequests, Depends(get_idempotent_requests)]
