@@ -577,7 +577,7 @@ def build_router(providers: Providers, auth: AuthDependencies) -> APIRouter:
             },
             409: {
                 "model": GenericErrorModel,
-                "description": "A request with this `Idempotency-Key` is still running. Retry shortly: once it has\nfinished, the retry gets its response.\n",
+                "description": "The `Idempotency-Key` cannot be answered now. Either a request with it is still running\n(retry shortly: once it has finished, the retry gets its response), or the resource its\nfirst request created has been deleted since: a replay will not announce it as created,\nand the key will not create it twice. Send a new key to create it again.\n",
             },
             413: {
                 "model": GenericErrorModel,
@@ -876,7 +876,7 @@ def build_router(providers: Providers, auth: AuthDependencies) -> APIRouter:
             },
             409: {
                 "model": GenericErrorModel,
-                "description": "A request with this `Idempotency-Key` is still running. Retry shortly: once it has\nfinished, the retry gets its response.\n",
+                "description": "The `Idempotency-Key` cannot be answered now. Either a request with it is still running\n(retry shortly: once it has finished, the retry gets its response), or the resource its\nfirst request created has been deleted since: a replay will not announce it as created,\nand the key will not create it twice. Send a new key to create it again.\n",
             },
             413: {
                 "model": GenericErrorModel,

@@ -122,6 +122,42 @@ class TestCreateArticle:
 
         assert retry.json() == first.json()
 
+    async def test_a_retry_after_the_article_was_deleted_is_409_and_creates_nothing(
+        self,
+        api: Api,
+        client: httpx.AsyncClient,
+        session_factory: async_sessionmaker[AsyncSession],
+    ) -> None:
+        jake = await api.register("jake")
+        key = new_key()
+        slug = (await create(client, jake, key)).json()["article"]["slug"]
+        deleted = await client.delete(f"/api/articles/{slug}", headers=jake.headers)
+
+        retry = await create(client, jake, key)
+
+        assert deleted.status_code == 204
+        assert_only_error(retry, 409, "Idempotency-Key")
+        assert "deleted" in retry.json()["errors"]["Idempotency-Key"][0]
+        assert await count(session_factory, Article) == 0
+
+    async def test_a_retry_is_409_when_a_new_article_took_the_deleted_ones_slug(
+        self,
+        api: Api,
+        client: httpx.AsyncClient,
+        session_factory: async_sessionmaker[AsyncSession],
+    ) -> None:
+        jake = await api.register("jake")
+        key = new_key()
+        slug = (await create(client, jake, key)).json()["article"]["slug"]
+        await client.delete(f"/api/articles/{slug}", headers=jake.headers)
+        successor = await create(client, jake, None)  # same title: the same slug again
+
+        retry = await create(client, jake, key)
+
+        assert successor.json()["article"]["slug"] == slug
+        assert_only_error(retry, 409, "Idempotency-Key")
+        assert await count(session_factory, Article) == 1
+
     async def test_the_same_key_with_another_body_is_422_and_creates_nothing(
         self,
         api: Api,
@@ -327,6 +363,28 @@ class TestCreateArticleComment:
         assert retry.json() == first.json()
         assert retry.headers[REPLAYED] == "true"
         assert await count(session_factory, Comment) == 1
+
+    @pytest.mark.parametrize("deleted", ["comment", "article"])
+    async def test_a_retry_after_a_delete_is_409_and_adds_nothing(
+        self,
+        api: Api,
+        client: httpx.AsyncClient,
+        session_factory: async_sessionmaker[AsyncSession],
+        deleted: str,
+    ) -> None:
+        jake = await api.register("jake")
+        slug = (await api.create_article(jake))["slug"]
+        key = new_key()
+        comment_id = (await comment(client, jake, slug, key)).json()["comment"]["id"]
+        path = f"/api/articles/{slug}"
+        if deleted == "comment":
+            path += f"/comments/{comment_id}"
+        assert (await client.delete(path, headers=jake.headers)).status_code in (200, 204)
+
+        retry = await comment(client, jake, slug, key)
+
+        assert_only_error(retry, 409, "Idempotency-Key")
+        assert await count(session_factory, Comment) == 0
 
     async def test_the_same_key_on_another_article_is_422(
         self, api: Api, client: httpx.AsyncClient

@@ -136,6 +136,9 @@ class Articles(ArticlesApi):
             response_model=models.SingleArticleResponse,
             headers=response_headers,
             work=create,
+            still_exists=lambda replay: self._service.still_exists(
+                replay.article.slug, replay.article.createdAt
+            ),
         )
 
     async def get_article(

@@ -52,6 +52,7 @@ class Comments(CommentsApi):
             response_model=models.SingleCommentResponse,
             headers=response_headers,
             work=add,
+            still_exists=lambda replay: self._service.still_exists(slug, replay.comment.id),
         )
 
     async def delete_article_comment(self, *, slug: str, id: int) -> None:

@@ -32,6 +32,7 @@ STATUS_BY_ERROR: Mapping[type[domain.ConduitError], int] = {
     domain.NotFound: 404,
     domain.AlreadyExists: 409,
     domain.RequestInProgress: 409,
+    domain.CreatedResourceGone: 409,
     domain.PreconditionFailed: 412,
     domain.ValidationFailed: 422,
     domain.RateLimited: 429,

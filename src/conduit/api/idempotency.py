@@ -7,7 +7,7 @@ the work just runs. With one, in this order:
    work starts a fresh one after the claim commits (SQLite cannot write from a snapshot older
    than the latest commit; PostgreSQL does not mind);
 2. the key is claimed in a transaction of its own (or its stored response is replayed, with
-   ``Idempotent-Replayed: true``; or 409/422);
+   ``Idempotent-Replayed: true``, if what it created still exists; or 409/422);
 3. the work runs, and the response is stored in the request's transaction, committed with it;
 4. if anything fails, the request's transaction is rolled back first and the claim released
    after, so a retry runs again and never meets a half-done attempt.
@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from conduit.api.deps import RouteViewerDep, SessionDep, SettingsDep
 from conduit.api.profiles import required
 from conduit.db.types import utc_now
+from conduit.domain.errors import CreatedResourceGone
 from conduit.domain.idempotency import StoredResponse, request_fingerprint
 from conduit.domain.types import Viewer
 from conduit.services.idempotency import IdempotencyService
@@ -72,7 +73,13 @@ class IdempotentRequests:
         response_model: type[ResponseT],
         headers: ReplayHeaders,
         work: Callable[[], Awaitable[ResponseT]],
+        still_exists: Callable[[ResponseT], Awaitable[bool]],
     ) -> ResponseT:
+        """`work`'s response, or the stored one of an earlier request with `key`.
+
+        `still_exists` tells whether the resource a stored response announces is still there:
+        a replay never answers 201 for something deleted since (CreatedResourceGone, 409).
+        """
         if key is None:
             return await work()
         canonical = orjson.dumps(
@@ -84,8 +91,11 @@ class IdempotentRequests:
             user_id=required(self._viewer).id, key=key, fingerprint=fingerprint
         )
         if isinstance(outcome, StoredResponse):
+            replay = response_model.model_validate_json(outcome.body)
+            if not await still_exists(replay):
+                raise CreatedResourceGone()
             headers.idempotent_replayed = REPLAYED
-            return response_model.model_validate_json(outcome.body)
+            return replay
         try:
             result = await work()
             status = STATUS_CODES[operation_id][0]

@@ -82,6 +82,19 @@ class RequestInProgress(ConduitError):
     default_message = "is in use by a request that has not finished; retry shortly"
 
 
+class CreatedResourceGone(ConduitError):
+    """409: the request an idempotency key names created something that was deleted since.
+
+    Replaying its 201 would announce a resource that no longer exists; running it again would
+    break the key's promise to create at most once. The client decides, with a new key.
+    """
+
+    default_field = "Idempotency-Key"
+    default_message = (
+        "created a resource that has since been deleted; send a new key to create it again"
+    )
+
+
 class PreconditionFailed(ConduitError):
     """412: the resource is no longer in the state the request's precondition names."""
 

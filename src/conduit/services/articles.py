@@ -10,6 +10,7 @@ A new title gives a new slug, and the former slugs keep leading to the article
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime, timedelta
 from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -39,6 +40,8 @@ from conduit.repositories.articles import ArticleRepository, SlugTaken
 from conduit.repositories.tags import TagRepository
 
 MAX_SLUG_ATTEMPTS = 5
+# Timestamps travel with millisecond precision (`...T16:15:04.637Z`).
+_WIRE_PRECISION = timedelta(milliseconds=1)
 
 T = TypeVar("T")
 
@@ -84,6 +87,15 @@ class ArticleService:
         if view is None:
             raise NotFound(field="article")
         return view
+
+    async def still_exists(self, slug: str, created_at: datetime) -> bool:
+        """Whether the article created at `created_at` with `slug` still exists.
+
+        A slug alone is not an identity: a deleted article's slug may be taken by a new one.
+        The creation time, to the millisecond the wire shows, tells them apart.
+        """
+        article = await self.articles.get_by_slug(slug)
+        return article is not None and abs(article.created_at - created_at) < _WIRE_PRECISION
 
     # -- writing ---------------------------------------------------------------
 

@@ -48,6 +48,12 @@ class CommentService:
         if not await self.comments.delete(comment.id):
             raise NotFound(field="comment")
 
+    async def still_exists(self, slug: str, comment_id: int) -> bool:
+        """Whether that comment of that article is still there (ids are never reused)."""
+        article_id = await self.articles.get_id_by_slug(slug)
+        comment = await self.comments.get(comment_id)
+        return comment is not None and comment.article_id == article_id
+
     async def _article_id(self, slug: str) -> int:
         article_id = await self.articles.get_id_by_slug(slug)
         if article_id is None:
