@@ -32,6 +32,11 @@ REDACTED_KEYS = frozenset(
 )
 REDACTED = "[redacted]"
 
+# At DEBUG these log every bound parameter and result row: password hashes, tokens' owners,
+# emails. An operator who turns on DEBUG for Conduit must not turn that on with it;
+# CONDUIT_DB_ECHO shows the statements, without their values.
+QUIET_LOGGERS = ("aiosqlite", "asyncpg", "sqlalchemy.engine", "sqlalchemy.pool")
+
 
 def redact(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     """Replace secret-looking values, at the top level and in nested mappings."""
@@ -108,5 +113,7 @@ def configure_logging(level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(max(root.level, logging.WARNING))
     # One line per request comes from Conduit's middleware; uvicorn's access log would repeat it.
     logging.getLogger("uvicorn.access").disabled = True

@@ -47,6 +47,8 @@ def create_engine(
         "pool_recycle": pool_recycle,
         "pool_pre_ping": pool_pre_ping,
         "echo": echo,
+        # Statement errors and echo show the SQL, never its values (hashes, emails, bodies).
+        "hide_parameters": True,
     }
     if parsed.get_driver_name() == "asyncpg":
         kwargs["connect_args"] = {
@@ -97,11 +99,12 @@ def _create_sqlite_engine(
     ensure_sqlite_directory(url)
     if _is_memory(url):
         # One shared connection, otherwise every checkout sees a different empty database.
-        engine = _create_async_engine(url, echo=echo, poolclass=StaticPool)
+        engine = _create_async_engine(url, echo=echo, hide_parameters=True, poolclass=StaticPool)
     else:
         engine = _create_async_engine(
             url,
             echo=echo,
+            hide_parameters=True,
             pool_size=pool_size,
             max_overflow=max_overflow,
             pool_timeout=pool_timeout,
