@@ -6,9 +6,11 @@ import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 import structlog
 from fastapi import FastAPI
+from fastapi.telemetry import TelemetryConfig
 from redis.asyncio import Redis
 
 from conduit.api import admin, articles, comments, deps, favorites, profiles, tags, users
@@ -29,6 +31,9 @@ from conduit.db.engine import create_engine, create_read_sessionmaker, create_se
 from generated.app import include_contract
 from generated.routes import AuthDependencies, Providers
 
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace import TracerProvider
+
 logger = structlog.get_logger(__name__)
 
 API_PREFIX = "/api"
@@ -41,6 +46,7 @@ def create_app(settings: Settings) -> FastAPI:
     limiter = QuotaLimiter(
         strategy=settings.rate_limit_strategy, key_prefix=settings.rate_limit_key_prefix
     )
+    tracer_provider = _tracer_provider(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -55,6 +61,10 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.sessionmaker = create_sessionmaker(engine)
         app.state.read_sessionmaker = create_read_sessionmaker(engine)
         metrics.watch_pool(engine)
+        if tracer_provider is not None:
+            from conduit.core.tracing import trace_engine
+
+            trace_engine(engine, tracer_provider)
         app.state.redis = redis = _redis_client(settings)
         if redis is not None and settings.redis_url is not None:
             limiter.use_redis(redis, settings.redis_url.get_secret_value())
@@ -73,6 +83,10 @@ def create_app(settings: Settings) -> FastAPI:
             await engine.dispose()
             if redis is not None:
                 await redis.aclose()
+            if tracer_provider is not None:
+                from conduit.core.tracing import shutdown_tracing
+
+                await shutdown_tracing(tracer_provider)
 
     app = FastAPI(
         title="Conduit API",
@@ -81,8 +95,10 @@ def create_app(settings: Settings) -> FastAPI:
         openapi_url=None,
         docs_url=None,
         redoc_url=None,
+        telemetry=_telemetry(tracer_provider),
     )
     app.state.settings = settings
+    app.state.tracer_provider = tracer_provider
     app.state.tokens = TokenCodec(
         keys=[SigningKey(key.kid, key.secret) for key in settings.resolved_jwt_keys()],
         issuer=settings.jwt_issuer,
@@ -114,12 +130,52 @@ def create_app(settings: Settings) -> FastAPI:
     install_error_handlers(app)
     install_docs(app)
     install_health(app, metrics)
-    _add_middleware(app, settings, metrics, limiter)
+    _add_middleware(app, settings, metrics, limiter, tracer_provider)
     return app
 
 
+def _tracer_provider(settings: Settings) -> TracerProvider | None:
+    """The app's tracer provider when CONDUIT_OTEL_ENABLED, else None.
+
+    The SDK is imported here and in the lifespan, not at the top: with tracing off, a process
+    never loads it (FastAPI imports only the API, a no-op without a provider), and no request
+    pays for a span.
+    """
+    if not settings.otel_enabled:
+        return None
+    from conduit.core.tracing import build_tracer_provider
+
+    return build_tracer_provider(settings)
+
+
+def _telemetry(tracer_provider: TracerProvider | None) -> TelemetryConfig:
+    """FastAPI's own OpenTelemetry instrumentation: request spans with this app's provider.
+
+    Metrics stay with Prometheus (/metrics) and logs with structlog, so FastAPI records neither.
+    Off, it is off for good: it would otherwise trace as soon as anything in the process set a
+    global provider, or export wherever FASTAPI_OTEL_AUTO_CONFIGURE says; CONDUIT_OTEL_ENABLED
+    is the one switch.
+    """
+    if tracer_provider is None:
+        return TelemetryConfig(tracing=False, metrics=False, logs=False, auto_configure=False)
+    from conduit.api.tracing import untraced
+
+    return TelemetryConfig(
+        tracing=True,
+        tracer_provider=tracer_provider,
+        metrics=False,
+        logs=False,
+        auto_configure=False,
+        exclude=untraced,
+    )
+
+
 def _add_middleware(
-    app: FastAPI, settings: Settings, metrics: Metrics, limiter: QuotaLimiter
+    app: FastAPI,
+    settings: Settings,
+    metrics: Metrics,
+    limiter: QuotaLimiter,
+    tracer_provider: TracerProvider | None,
 ) -> None:
     """From the inside out: each layer sees what the layers inside it answer."""
     operations = OperationIndex(app)
@@ -135,8 +191,14 @@ def _add_middleware(
         app.add_middleware(Cors, origins=settings.cors_origins)
     # ...every response, preflights included, gets the security headers...
     app.add_middleware(SecurityHeaders, headers=app.state.security_headers, api_prefix=API_PREFIX)
-    # ...and outermost of all, every request gets an id, a log line and metrics.
+    # ...every request gets an id, a log line and metrics...
     app.add_middleware(RequestObservability, metrics=metrics)
+    # ...and outermost of all, with tracing on, the request span's ids go into every log line
+    # (FastAPI opens that span around the whole stack).
+    if tracer_provider is not None:
+        from conduit.api.tracing import TraceContext
+
+        app.add_middleware(TraceContext)
 
 
 def _redis_client(settings: Settings) -> Redis | None:

@@ -14,6 +14,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from conduit.core.rate_limits import Strategy, parse_limits
 
 Environment = Literal["development", "test", "production"]
+# Where spans go: an OTLP/HTTP collector, stdout (development), or nowhere (trace ids in the
+# logs and trace context passed on, nothing exported). The names are OTEL_TRACES_EXPORTER's.
+TraceExporter = Literal["otlp", "console", "none"]
 
 _JWT_SECRET_FILE = "jwt_secret"  # noqa: S105 - a file name, not a secret
 
@@ -97,6 +100,27 @@ class Settings(BaseSettings):
     rate_limit_strategy: Strategy = "moving-window"
     # Prefix of the Redis keys, so several deployments (or test runs) can share one Redis.
     rate_limit_key_prefix: str = Field(default="conduit", min_length=1, pattern=r"^[\w.:-]+$")
+
+    # OpenTelemetry tracing: a span per request and per SQL statement. Off, nothing of
+    # OpenTelemetry is even imported. The exporter also honours the standard OTEL_EXPORTER_OTLP_*
+    # variables (headers, timeout, certificates), and OTEL_SERVICE_NAME / OTEL_RESOURCE_ATTRIBUTES.
+    otel_enabled: bool = False
+    otel_exporter: TraceExporter = "otlp"
+    # The collector's base URL (http://collector:4318; /v1/traces is appended). Unset, the
+    # standard OTEL_EXPORTER_OTLP_TRACES_ENDPOINT / OTEL_EXPORTER_OTLP_ENDPOINT, else localhost.
+    otel_exporter_otlp_endpoint: str | None = None
+    # Unset: OTEL_SERVICE_NAME, else "conduit".
+    otel_service_name: str | None = Field(default=None, min_length=1, max_length=200)
+    # Share of the traces started here that are recorded; a caller's sampling decision (the
+    # traceparent's sampled flag) is followed either way.
+    otel_sample_ratio: float = Field(default=1.0, ge=0.0, le=1.0)
+
+    @field_validator("otel_exporter_otlp_endpoint")
+    @classmethod
+    def _otlp_scheme(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL (OTLP over HTTP)")
+        return value
 
     @field_validator("rate_limit_login", "rate_limit_register", "rate_limit_writes")
     @classmethod
