@@ -6,7 +6,9 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 import structlog
+from fastapi import FastAPI
 from pydantic import SecretStr
 
 from conduit.core.settings import Settings
@@ -74,6 +76,21 @@ class TestRequestIds:
         response = await client.get("/api/articles/no-such-article")
         assert response.status_code == 404
         assert "X-Request-ID" in response.headers
+
+    async def test_an_unexpected_500_carries_the_id_and_its_log_line_names_it(
+        self, app: FastAPI, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        async def boom() -> None:
+            raise RuntimeError("a bug")
+
+        app.add_api_route("/boom", boom, methods=["GET"])
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://conduit.test") as c:
+            response = await c.get("/boom", headers={"X-Request-ID": "trace-500"})
+        assert response.status_code == 500
+        assert response.headers["X-Request-ID"] == "trace-500"
+        [failed] = [r for r in caplog.records if r.getMessage() == "request_failed"]
+        assert getattr(failed, "request_id", None) == "trace-500"
 
 
 class TestRequestLog:

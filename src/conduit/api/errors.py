@@ -21,6 +21,7 @@ from sqlalchemy import exc as sa
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
+from conduit.api.observability import REQUEST_ID_HEADER
 from conduit.domain import errors as domain
 
 logger = logging.getLogger(__name__)
@@ -178,13 +179,18 @@ async def _on_database_error(request: Request, exc: Exception) -> JsonResponse:
 
 
 async def _on_unexpected(request: Request, exc: Exception) -> JsonResponse:
+    request_id: str | None = getattr(request.state, "request_id", None)
     # The traceback goes to the log, never to the client.
     logger.error(
-        "request_failed", exc_info=exc, extra={"path": request.url.path, "method": request.method}
+        "request_failed",
+        exc_info=exc,
+        extra={"path": request.url.path, "method": request.method, "request_id": request_id},
     )
     # Unhandled errors are answered from outside every middleware (Starlette's outermost
-    # ServerErrorMiddleware), so this response brings the security headers itself.
+    # ServerErrorMiddleware), so this response brings the security headers and request id itself.
     headers = {**getattr(request.app.state, "security_headers", {}), "Cache-Control": "no-store"}
+    if request_id is not None:
+        headers[REQUEST_ID_HEADER] = request_id
     return error_response(500, "body", "internal server error", headers)
 
 

@@ -118,6 +118,9 @@ class RequestObservability:
                 MutableHeaders(scope=message)[REQUEST_ID_HEADER] = request_id
             await send(message)
 
+        # Kept on the request too: a 500 is answered outside this middleware (Starlette's
+        # ServerErrorMiddleware), after the id has left the log context.
+        scope.setdefault("state", {})["request_id"] = request_id
         structlog.contextvars.bind_contextvars(request_id=request_id)
         try:
             await self.app(scope, receive, send_with_id)
