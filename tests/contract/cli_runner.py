@@ -49,7 +49,7 @@ from pydantic import SecretStr
 from conduit import create_admin
 from conduit.core.settings import Settings
 from generated import models
-from tests.contract.live_hooks import ADMIN_DOCUMENT, AUTH_DOCUMENT_VARIABLE
+from tests.contract.auth_documents import ADMIN_DOCUMENT, AUTH_DOCUMENT_VARIABLE
 from tests.live_server import (
     APP_FACTORY,
     JWT_SECRET,

@@ -35,9 +35,8 @@ from schemathesis import AuthContext, BaseSchema, Case, HookContext, Response
 
 from tests.contract import idempotency_keys  # noqa: F401 - registers its before_call hook
 from tests.contract.auth import lists_roles
+from tests.contract.auth_documents import ADMIN_DOCUMENT, AUTH_DOCUMENT_VARIABLE
 
-AUTH_DOCUMENT_VARIABLE = "CONDUIT_CONTRACT_AUTH"
-ADMIN_DOCUMENT = "admin.json"
 TIMEOUT_SECONDS = 10.0
 
 

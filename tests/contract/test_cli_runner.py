@@ -53,3 +53,15 @@ def test_make_contract_fails_on_a_server_that_breaks_the_contract(
     assert code in output
     assert 'failures="0"' not in (tmp_path / "junit.xml").read_text(encoding="utf-8")
     assert (tmp_path / "har.json").is_file()
+
+
+def test_the_pytest_process_never_loads_the_live_servers_hooks() -> None:
+    # They register globally: loaded here, they would run in the in-process contract tests too
+    # and look for the live run's credentials there.
+    code = (
+        "import sys, tests.contract.cli_runner; print('tests.contract.live_hooks' in sys.modules)"
+    )
+    loaded = subprocess.run(  # noqa: S603 - a fixed command line
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert loaded.stdout.strip() == "False"
