@@ -4,7 +4,8 @@ A list page is one statement whatever its size: the page (author profile,
 `following` and `favorited` as EXISTS columns, the tag list aggregated per row)
 left-joined to its total. The total is read from the counts the database keeps
 on write (migration 0004), not counted per request; only combined filters count.
-Reads are Core rows turned straight into domain dataclasses: no ORM entities.
+Reads are rows turned straight into domain dataclasses, no ORM entities; the hot ones run as
+driver-level queries compiled once (see `_rows`).
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ from conduit.db.types import utc_now
 from conduit.domain.sorting import DEFAULT_SORT, SortField, SortOrder
 from conduit.domain.types import ArticleFilter, ArticlePage, ArticleView, ProfileView
 from conduit.domain.versions import version_tag
+from conduit.repositories._rows import Query, Row
 from conduit.repositories._sql import UniqueRule, following_flag, upsert_insert
 
 SLUG_RULE = UniqueRule(constraint="uq_articles_slug", columns="articles.slug", field="slug")
@@ -216,10 +218,9 @@ class ArticleRepository:
 
     async def get_view(self, slug: str, viewer_id: int | None) -> ArticleView | None:
         """Full article (with body) as seen by the viewer; one statement."""
-        query = _article_statement(self._dialect(), viewer=viewer_id is not None)
-        params = {"slug": slug, "viewer_id": viewer_id}
-        row = (await self.session.execute(query, _used(params))).first()
-        return None if row is None else _to_view(row)
+        query = _article_query(self._dialect(), viewer=viewer_id is not None)
+        row = await query.first(self.session, {"slug": slug, "viewer_id": viewer_id})
+        return None if row is None else _to_view(row, with_body=True)
 
     async def list_page(
         self,
@@ -240,13 +241,11 @@ class ArticleRepository:
             "feed_of": feed_of,
         }
         shape = _PageShape(*(value is not None for value in params.values()))
-        query = _page_statement(self._dialect(), shape, tuple(sort) or DEFAULT_SORT)
-        rows = (
-            await self.session.execute(query, {**_used(params), "limit": limit, "offset": offset})
-        ).all()
+        query = _page_query(self._dialect(), shape, tuple(sort) or DEFAULT_SORT)
+        rows = await query.all(self.session, {**params, "limit": limit, "offset": offset})
         return ArticlePage(
-            articles=[_to_view(row) for row in rows if row.id is not None],
-            total=int(rows[0].total),
+            articles=[_to_view(row, with_body=False) for row in rows if row["id"] is not None],
+            total=int(rows[0]["total"]),
         )
 
     def _dialect(self) -> str:
@@ -263,18 +262,19 @@ class _PageShape(NamedTuple):
     feed: bool
 
 
-def _used(params: dict[str, Any]) -> dict[str, Any]:
-    return {name: value for name, value in params.items() if value is not None}
-
-
 # Statements are built once per shape (with bind parameters for every value) and reused:
 # building a SQLAlchemy statement of this size costs more CPU than PostgreSQL spends running it.
 @lru_cache(maxsize=64)
-def _article_statement(dialect: str, *, viewer: bool) -> Select[*tuple[Any, ...]]:
-    return _view_query(dialect, viewer=viewer, with_body=True).where(_has_slug(bindparam("slug")))
+def _article_query(dialect: str, *, viewer: bool) -> Query:
+    statement = _view_query(dialect, viewer=viewer, with_body=True)
+    return Query(statement.where(_has_slug(bindparam("slug"))))
 
 
 @lru_cache(maxsize=512)
+def _page_query(dialect: str, shape: _PageShape, sort: tuple[SortOrder, ...]) -> Query:
+    return Query(_page_statement(dialect, shape, sort))
+
+
 def _page_statement(
     dialect: str, shape: _PageShape, sort: tuple[SortOrder, ...]
 ) -> Select[*tuple[Any, ...]]:
@@ -423,27 +423,25 @@ def _order_by(
     return clauses
 
 
-def _to_view(row: Any) -> ArticleView:
-    mapping = row._mapping
-    version = mapping.get("version")
-    names = row.tag_names
+def _to_view(row: Row, *, with_body: bool) -> ArticleView:
+    names = row["tag_names"]
     if isinstance(names, str):  # SQLite's JSON array
         names = orjson.loads(names)
     return ArticleView(
-        slug=row.slug,
-        title=row.title,
-        description=row.description,
-        body=mapping.get("body"),
+        slug=row["slug"],
+        title=row["title"],
+        description=row["description"],
+        body=row["body"] if with_body else None,
         tag_list=list(names or ()),
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-        favorited=bool(row.favorited),
-        favorites_count=row.favorites_count,
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        favorited=bool(row["favorited"]),
+        favorites_count=row["favorites_count"],
         author=ProfileView(
-            username=row.username,
-            bio=row.bio,
-            image=row.image,
-            following=bool(row.following),
+            username=row["username"],
+            bio=row["bio"],
+            image=row["image"],
+            following=bool(row["following"]),
         ),
-        version_tag=None if version is None else version_tag(row.id, version),
+        version_tag=version_tag(row["id"], row["version"]) if with_body else None,
     )

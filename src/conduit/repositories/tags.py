@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import Select, bindparam, delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conduit.db.models import ArticleCount, ArticleTag, Tag
+from conduit.repositories._rows import Query
 from conduit.repositories._sql import upsert_insert
 
 
@@ -55,17 +56,29 @@ class TagRepository:
         Reads the per-tag counts the database maintains on write (migration 0004) instead of
         aggregating every tag link per request.
         """
-        usage = (
-            select(ArticleCount.key.label("tag_id"), func.sum(ArticleCount.n).label("n"))
-            .where(ArticleCount.scope == "tag")
-            .group_by(ArticleCount.key)
-            .having(func.sum(ArticleCount.n) > 0)
-            .subquery("usage")
-        )
-        query = (
-            select(Tag.name)
-            .join(usage, usage.c.tag_id == Tag.id)
-            .order_by(usage.c.n.desc(), Tag.name)
-            .limit(limit)
-        )
-        return list((await self.session.scalars(query)).all())
+        # LIMIT takes a bound value, and SQLite refuses NULL there: no limit is the largest one.
+        bound = _NO_LIMIT if limit is None else limit
+        rows = await _IN_USE.all(self.session, {"limit": bound})
+        return [row["name"] for row in rows]
+
+
+def _in_use_statement() -> Select[str]:
+    usage = (
+        select(ArticleCount.key.label("tag_id"), func.sum(ArticleCount.n).label("n"))
+        .where(ArticleCount.scope == "tag")
+        .group_by(ArticleCount.key)
+        .having(func.sum(ArticleCount.n) > 0)
+        .subquery("usage")
+    )
+    return (
+        select(Tag.name)
+        .join(usage, usage.c.tag_id == Tag.id)
+        .order_by(usage.c.n.desc(), Tag.name)
+        .limit(bindparam("limit"))
+    )
+
+
+_NO_LIMIT = 2**63 - 1
+
+# Every front page asks for the tags: built and compiled once (see `_rows`).
+_IN_USE = Query(_in_use_statement())
