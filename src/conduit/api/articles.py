@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from fastapi import Request
+
 from conduit.api.conditional import entity_tag
 from conduit.api.conditional import if_match as parse_if_match
-from conduit.api.deps import RouteViewerDep, SessionDep
+from conduit.api.deps import SessionDep, viewer_of
 from conduit.api.idempotency import IdempotencyDep, IdempotentRequests
 from conduit.api.profiles import required, to_profile_out
 from conduit.domain.sorting import ArticleSort
@@ -166,7 +168,5 @@ class Articles(ArticlesApi):
         await self._service.delete(slug, required(self._viewer))
 
 
-async def provide(
-    session: SessionDep, viewer: RouteViewerDep, idempotency: IdempotencyDep
-) -> Articles:
-    return Articles(ArticleService(session), viewer, idempotency)
+async def provide(request: Request, session: SessionDep, idempotency: IdempotencyDep) -> Articles:
+    return Articles(ArticleService(session), viewer_of(request), idempotency)
