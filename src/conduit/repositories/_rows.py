@@ -1,4 +1,4 @@
-"""Hot read statements, compiled once and run at the driver level on PostgreSQL.
+"""Hot statements, compiled once and run at the driver level on PostgreSQL.
 
 A read on the list page, an article, its comments, a profile or the caller's account is one
 statement, and SQLAlchemy's per-execution work (cache key, ORM compile state, result metadata,
@@ -21,10 +21,12 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import asyncpg
-from sqlalchemy import Select
-from sqlalchemy.engine import Dialect
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Delete, Insert, Select, Table, Update
+from sqlalchemy.engine import CursorResult, Dialect
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.sql.compiler import SQLCompiler
+
+from conduit.db.models import Base
 
 # Called with the SQL of every statement sent at the driver level, which SQLAlchemy's cursor
 # events do not see: what tests count statements with (no N+1), and what tracing can hook.
@@ -39,6 +41,23 @@ def listening(listener: Callable[[str], None]) -> Iterator[None]:
         yield
     finally:
         _listeners.remove(listener)
+
+
+Statement = Select[*tuple[Any, ...]] | Insert | Update | Delete
+
+
+def core_table(model: type[Base]) -> Table:
+    """The mapped class's Core table: writes here are Core statements, whose parameters are
+    values (an ORM-enabled INSERT reads a parameter dictionary as rows to insert)."""
+    table = model.__table__
+    if not isinstance(table, Table):  # pragma: no cover - every model maps one table
+        raise TypeError(f"{model.__name__} is not mapped to a table")
+    return table
+
+
+def _autocommit(connection: AsyncConnection) -> bool:
+    sync = connection.sync_connection
+    return sync is not None and sync.get_execution_options().get("isolation_level") == "AUTOCOMMIT"
 
 
 class Row(Protocol):
@@ -59,28 +78,44 @@ class Query:
 
     __slots__ = ("_compiled", "statement")
 
-    def __init__(self, statement: Select[*tuple[Any, ...]]) -> None:
+    def __init__(self, statement: Statement) -> None:
         self.statement = statement
         self._compiled: _Compiled | None = None
 
     async def all(self, session: AsyncSession, params: Mapping[str, Any]) -> Sequence[Row]:
+        """The rows the statement returns."""
+        return await self._run(session, params, writes=False)
+
+    async def write(self, session: AsyncSession, params: Mapping[str, Any]) -> Sequence[Row]:
+        """Run a data-changing statement (its RETURNING rows, if any) in the session's
+        transaction.
+
+        The first statement of a transaction goes through the session: SQLAlchemy's asyncpg
+        adapter opens the transaction lazily, on its own first execution. Once it is open, this
+        one runs at the driver level inside it like any other.
+        """
+        return await self._run(session, params, writes=True)
+
+    async def _run(
+        self, session: AsyncSession, params: Mapping[str, Any], *, writes: bool
+    ) -> Sequence[Row]:
         dialect = session.get_bind().dialect
         if dialect.driver != "asyncpg":
-            result = await session.execute(self.statement, dict(params))
-            rows: Sequence[Row] = result.mappings().all()
-            return rows
-        # What session.execute would do first: the read must see this request's own changes.
+            return await self._through_session(session, params)
+        # What session.execute would do first: the statement must see this request's changes.
         sync = session.sync_session
         if sync.autoflush and (sync.new or sync.dirty or sync.deleted):
             await session.flush()
+        connection = await session.connection()
+        raw = await connection.get_raw_connection()
+        driver: asyncpg.Connection = raw.driver_connection
+        if writes and not driver.is_in_transaction() and not _autocommit(connection):
+            return await self._through_session(session, params)
         compiled = self._compiled or self._compile(dialect)
         arguments = [
             params[name] if name in params else compiled.defaults.get(name)
             for name in compiled.names
         ]
-        connection = await session.connection()
-        raw = await connection.get_raw_connection()
-        driver: asyncpg.Connection = raw.driver_connection
         for listener in _listeners:
             listener(compiled.sql)
         try:
@@ -90,6 +125,15 @@ class Query:
             await connection.invalidate()
             raise
         return records
+
+    async def _through_session(
+        self, session: AsyncSession, params: Mapping[str, Any]
+    ) -> Sequence[Row]:
+        result = await session.execute(self.statement, dict(params))
+        if isinstance(result, CursorResult) and not result.returns_rows:
+            return []
+        rows: Sequence[Row] = result.mappings().all()
+        return rows
 
     async def first(self, session: AsyncSession, params: Mapping[str, Any]) -> Row | None:
         rows = await self.all(session, params)

@@ -19,6 +19,7 @@ import orjson
 from sqlalchemy import (
     BindParameter,
     ColumnElement,
+    Integer,
     Select,
     bindparam,
     delete,
@@ -32,6 +33,7 @@ from sqlalchemy import (
     true,
     update,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -51,8 +53,8 @@ from conduit.db.types import utc_now
 from conduit.domain.sorting import DEFAULT_SORT, SortField, SortOrder
 from conduit.domain.types import ArticleFilter, ArticlePage, ArticleView, ProfileView
 from conduit.domain.versions import version_tag
-from conduit.repositories._rows import Query, Row
-from conduit.repositories._sql import UniqueRule, following_flag, upsert_insert
+from conduit.repositories._rows import Query, Row, core_table
+from conduit.repositories._sql import UniqueRule, following_flag
 
 SLUG_RULE = UniqueRule(constraint="uq_articles_slug", columns="articles.slug", field="slug")
 
@@ -80,10 +82,8 @@ class ArticleRepository:
 
     async def get_id_by_slug(self, slug: str) -> int | None:
         """The id of the article under its current or a former slug; no entity loaded."""
-        article_id: int | None = await self.session.scalar(
-            select(Article.id).where(_has_slug(slug))
-        )
-        return article_id
+        row = await _ID_BY_SLUG.first(self.session, {"slug": slug})
+        return None if row is None else int(row["id"])
 
     async def add(
         self, *, slug: str, title: str, description: str, body: str, author_id: int
@@ -100,24 +100,13 @@ class ArticleRepository:
             "description": description,
             "body": body,
             "author_id": author_id,
-            "favorites_count": 0,
             "created_at": now,
             "updated_at": now,
         }
-        table = Article.__table__.c
-        row = select(*(literal(value, table[name].type) for name, value in values.items())).where(
-            ~exists().where(FormerSlug.slug == slug)
-        )
-        stmt = (
-            upsert_insert(self.session, Article)
-            .from_select(list(values), row)
-            .on_conflict_do_nothing(index_elements=["slug"])
-            .returning(Article.id)
-        )
-        article_id: int | None = (await self.session.execute(stmt)).scalar_one_or_none()
-        if article_id is None:
+        rows = await _insert_query(self._dialect()).write(self.session, values)
+        if not rows:
             raise SlugTaken
-        return article_id
+        return int(rows[0]["id"])
 
     async def rename(self, article: Article, slug: str) -> None:
         """Change the slug, keeping the old one as a former slug that still leads here.
@@ -181,38 +170,25 @@ class ArticleRepository:
 
     async def add_favorite(self, user_id: int, article_id: int) -> bool:
         """Favorite; bumps the counter only if a row was really inserted."""
-        stmt = (
-            upsert_insert(self.session, Favorite)
-            .values(user_id=user_id, article_id=article_id, created_at=utc_now())
-            .on_conflict_do_nothing()
-            .returning(Favorite.article_id)
-        )
-        inserted = (await self.session.execute(stmt)).first() is not None
+        params = {"user_id": user_id, "article_id": article_id, "created_at": utc_now()}
+        inserted = bool(await _favorite_query(self._dialect()).write(self.session, params))
         if inserted:
             await self._bump_favorites(article_id, +1)
         return inserted
 
     async def remove_favorite(self, user_id: int, article_id: int) -> bool:
         """Unfavorite; decrements the counter only if a row was really deleted."""
-        stmt = (
-            delete(Favorite)
-            .where(Favorite.user_id == user_id, Favorite.article_id == article_id)
-            .returning(Favorite.article_id)
-        )
-        deleted = (await self.session.execute(stmt)).first() is not None
+        params = {"user_id": user_id, "article_id": article_id}
+        deleted = bool(await _UNFAVORITE.write(self.session, params))
         if deleted:
             await self._bump_favorites(article_id, -1)
         return deleted
 
     async def _bump_favorites(self, article_id: int, delta: int) -> None:
         # Atomic in SQL (no read-modify-write in Python), so concurrent favorites never
-        # lose an increment.
-        await self.session.execute(
-            update(Article)
-            .where(Article.id == article_id)
-            .values(favorites_count=Article.favorites_count + delta)
-            .execution_options(synchronize_session="fetch")
-        )
+        # lose an increment. Loaded entities are not updated (nothing here loads one): the
+        # views read the count from the database.
+        await _BUMP_FAVORITES.write(self.session, {"article_id": article_id, "delta": delta})
 
     # -- views --------------------------------------------------------------------
 
@@ -323,6 +299,57 @@ def _has_slug(slug: str | BindParameter[str]) -> ColumnElement[bool]:
     """The article's slug is `slug` now, or was before a rename (a subquery, not a round trip)."""
     former = select(FormerSlug.article_id).where(FormerSlug.slug == slug).scalar_subquery()
     return or_(Article.slug == slug, Article.id == former)
+
+
+@lru_cache(maxsize=4)
+def _insert_query(dialect: str) -> Query:
+    """INSERT ... SELECT: the slug must be free now (ON CONFLICT DO NOTHING, so no SAVEPOINT is
+    needed to survive a violation) and never have been another article's (NOT EXISTS)."""
+    names = ("slug", "title", "description", "body", "author_id", "created_at", "updated_at")
+    table = Article.__table__.c
+    values = [bindparam(name, type_=table[name].type) for name in names]
+    # Stated here: the ORM's Python-side defaults do not apply to a Core INSERT ... SELECT.
+    row = select(*values, literal(0, Integer()), literal(1, Integer())).where(
+        ~exists().where(FormerSlug.slug == bindparam("slug"))
+    )
+    insert_into = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return Query(
+        # The Core table, not the entity: an ORM-enabled INSERT takes its parameters as rows.
+        insert_into(core_table(Article))
+        .from_select([*names, "favorites_count", "version"], row)
+        .on_conflict_do_nothing(index_elements=["slug"])
+        .returning(table.id)
+    )
+
+
+@lru_cache(maxsize=4)
+def _favorite_query(dialect: str) -> Query:
+    insert_into = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return Query(
+        insert_into(core_table(Favorite))
+        .values(
+            user_id=bindparam("user_id"),
+            article_id=bindparam("article_id"),
+            created_at=bindparam("created_at"),
+        )
+        .on_conflict_do_nothing()
+        .returning(core_table(Favorite).c.article_id)
+    )
+
+
+_UNFAVORITE = Query(
+    delete(Favorite)
+    .where(Favorite.user_id == bindparam("user_id"), Favorite.article_id == bindparam("article_id"))
+    .returning(Favorite.article_id)
+)
+_BUMP_FAVORITES = Query(
+    update(Article)
+    .where(Article.id == bindparam("article_id"))
+    .values(favorites_count=Article.favorites_count + bindparam("delta", type_=Integer()))
+)
+
+# Every comment list, new comment and favorite starts here.
+_ID_BY_SLUG = Query(select(Article.id).where(_has_slug(bindparam("slug"))))
 
 
 def _favorited_flag(viewer_id: BindParameter[int] | None) -> ColumnElement[bool]:

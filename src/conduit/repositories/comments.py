@@ -5,13 +5,13 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import BindParameter, Select, bindparam, delete, select
+from sqlalchemy import BindParameter, Select, bindparam, delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conduit.db.models import Comment, User
 from conduit.db.types import utc_now
 from conduit.domain.types import CommentView, ProfileView
-from conduit.repositories._rows import Query, Row
+from conduit.repositories._rows import Query, Row, core_table
 from conduit.repositories._sql import following_flag
 
 
@@ -26,12 +26,15 @@ class CommentRepository:
     async def add(self, *, article_id: int, author_id: int, body: str) -> int:
         """Insert a comment and return its id."""
         now = utc_now()
-        comment = Comment(
-            article_id=article_id, author_id=author_id, body=body, created_at=now, updated_at=now
-        )
-        self.session.add(comment)
-        await self.session.flush()
-        return comment.id
+        params = {
+            "article_id": article_id,
+            "author_id": author_id,
+            "body": body,
+            "created_at": now,
+            "updated_at": now,
+        }
+        rows = await _INSERT.write(self.session, params)
+        return int(rows[0]["id"])
 
     async def delete(self, comment_id: int) -> bool:
         """Delete one comment; False when it was already gone (say, a concurrent delete)."""
@@ -51,6 +54,19 @@ class CommentRepository:
         query = _list_query(viewer=viewer_id is not None)
         params = {"article_id": article_id, "viewer_id": viewer_id, "limit": limit}
         return [_to_view(row) for row in await query.all(self.session, params)]
+
+
+_INSERT = Query(
+    insert(core_table(Comment))
+    .values(
+        article_id=bindparam("article_id"),
+        author_id=bindparam("author_id"),
+        body=bindparam("body"),
+        created_at=bindparam("created_at"),
+        updated_at=bindparam("updated_at"),
+    )
+    .returning(core_table(Comment).c.id)
+)
 
 
 # Built once per shape, compiled once (see `_rows`): comments are read on every article page.

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 
-from sqlalchemy import Select, bindparam, delete, func, insert, select
+from sqlalchemy import BigInteger, Select, String, bindparam, delete, func, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conduit.db.models import ArticleCount, ArticleTag, Tag
-from conduit.repositories._rows import Query
-from conduit.repositories._sql import upsert_insert
+from conduit.repositories._rows import Query, core_table
 
 
 class TagRepository:
@@ -24,13 +25,11 @@ class TagRepository:
         """
         if not names:
             return []
-        await self.session.execute(
-            upsert_insert(self.session, Tag)
-            .values([{"name": name} for name in names])
-            .on_conflict_do_nothing(index_elements=["name"])
-        )
-        rows = await self.session.execute(select(Tag.name, Tag.id).where(Tag.name.in_(names)))
-        ids = {name: tag_id for name, tag_id in rows}
+        dialect = self.session.get_bind().dialect.name
+        params = {f"name_{i}": name for i, name in enumerate(names)}
+        await _ensure_query(dialect, len(names)).write(self.session, params)
+        rows = await _ids_query(len(names)).all(self.session, params)
+        ids = {row["name"]: row["id"] for row in rows}
         return [ids[name] for name in names]
 
     async def set_for_article(
@@ -42,13 +41,9 @@ class TagRepository:
                 delete(ArticleTag).where(ArticleTag.article_id == article_id)
             )
         if tag_ids:
-            await self.session.execute(
-                insert(ArticleTag),
-                [
-                    {"article_id": article_id, "tag_id": tag_id, "position": position}
-                    for position, tag_id in enumerate(tag_ids)
-                ],
-            )
+            params: dict[str, int] = {"article_id": article_id}
+            params.update({f"tag_{i}": tag_id for i, tag_id in enumerate(tag_ids)})
+            await _link_query(len(tag_ids)).write(self.session, params)
 
     async def list_in_use(self, limit: int | None = None) -> list[str]:
         """Tags linked to at least one article, most used first, then by name.
@@ -76,6 +71,36 @@ def _in_use_statement() -> Select[str]:
         .order_by(usage.c.n.desc(), Tag.name)
         .limit(bindparam("limit"))
     )
+
+
+# Statements per number of tags (the contract allows at most 10 per article), built once:
+# one multi-row INSERT instead of a batch, the same statement for every article with as many.
+@lru_cache(maxsize=64)
+def _ensure_query(dialect: str, count: int) -> Query:
+    insert_into = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    rows = [{"name": bindparam(f"name_{i}", type_=String())} for i in range(count)]
+    return Query(
+        insert_into(core_table(Tag)).values(rows).on_conflict_do_nothing(index_elements=["name"])
+    )
+
+
+@lru_cache(maxsize=64)
+def _ids_query(count: int) -> Query:
+    names = [bindparam(f"name_{i}", type_=String()) for i in range(count)]
+    return Query(select(Tag.name, Tag.id).where(Tag.name.in_(names)))
+
+
+@lru_cache(maxsize=64)
+def _link_query(count: int) -> Query:
+    rows = [
+        {
+            "article_id": bindparam("article_id", type_=BigInteger()),
+            "tag_id": bindparam(f"tag_{i}", type_=BigInteger()),
+            "position": i,
+        }
+        for i in range(count)
+    ]
+    return Query(insert(core_table(ArticleTag)).values(rows))
 
 
 _NO_LIMIT = 2**63 - 1
