@@ -54,6 +54,9 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
         app.state.read_sessionmaker = create_read_sessionmaker(engine)
+        app.state.connection_turns = deps.ConnectionTurns(
+            settings.db_pool_size + settings.db_max_overflow, settings.db_pool_timeout_seconds
+        )
         metrics.watch_pool(engine)
         app.state.redis = redis = _redis_client(settings)
         if redis is not None and settings.redis_url is not None:

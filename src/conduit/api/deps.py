@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader, SecurityScopes
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conduit.core.passwords import PasswordHasher
@@ -48,20 +50,57 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     response is sent: a failure at commit time becomes an error response, never a 2xx for a
     write that did not happen. Reads (GET, HEAD, OPTIONS) get a session that has nothing to
     commit and, on PostgreSQL, no transaction at all (see ``create_read_sessionmaker``).
+    Requests take their turn for a connection first (see ``ConnectionTurns``).
     """
-    if request.method in READ_METHODS:
-        readers = getattr(request.app.state, "read_sessionmaker", None)
-        if readers is not None:
-            async with readers() as session:
+    turns: ConnectionTurns | None = getattr(request.app.state, "connection_turns", None)
+    if turns is not None:
+        await turns.wait()
+    try:
+        if request.method in READ_METHODS:
+            readers = getattr(request.app.state, "read_sessionmaker", None)
+            if readers is not None:
+                async with readers() as session:
+                    yield session
+                return
+        async with request.app.state.sessionmaker() as session:
+            try:
                 yield session
+            except BaseException:
+                await session.rollback()
+                raise
+            await session.commit()
+    finally:
+        if turns is not None:
+            turns.done()
+
+
+class ConnectionTurns:
+    """Requests wait for a pooled connection in arrival order.
+
+    SQLAlchemy's pool hands a returned connection to whoever asks first: under load a request
+    that just arrived takes it before one that has waited since long before (the waiter is woken
+    but runs later), so a few requests waited up to the pool timeout while most waited none, and
+    p99 was ten times p50. An asyncio semaphore sized like the pool hands each freed turn to the
+    longest waiter instead; a request holding a turn finds a connection free in the pool.
+    """
+
+    def __init__(self, connections: int, timeout: float) -> None:
+        self._turns = asyncio.Semaphore(connections)
+        self._timeout = timeout
+
+    async def wait(self) -> None:
+        """Take a turn; after the pool timeout, the same error as a pool that stayed empty."""
+        if not self._turns.locked():
+            await self._turns.acquire()  # returns at once
             return
-    async with request.app.state.sessionmaker() as session:
         try:
-            yield session
-        except BaseException:
-            await session.rollback()
-            raise
-        await session.commit()
+            async with asyncio.timeout(self._timeout):
+                await self._turns.acquire()
+        except TimeoutError as error:
+            raise PoolTimeout("no database connection became free in time") from error
+
+    def done(self) -> None:
+        self._turns.release()
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
