@@ -3,9 +3,11 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from sqlalchemy import text
 from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
-from conduit.api.deps import ConnectionTurns
+from conduit.api.deps import TURN, ConnectionTurns
 
 
 class TestConnectionTurns:
@@ -33,3 +35,18 @@ class TestConnectionTurns:
 
         with pytest.raises(PoolTimeout):
             await turns.wait()
+
+    async def test_a_turn_ends_with_the_sessions_transaction(self) -> None:
+        engine = create_async_engine("sqlite+aiosqlite://")
+        turns = ConnectionTurns(1, timeout=0.01)
+        try:
+            await turns.wait()
+            async with AsyncSession(engine) as session:
+                session.sync_session.info[TURN] = turns
+                await session.execute(text("SELECT 1"))
+                await session.commit()  # as a login does before hashing
+
+                await turns.wait()  # free again, while the session lives on
+                turns.done()
+        finally:
+            await engine.dispose()

@@ -8,8 +8,10 @@ from typing import Annotated
 
 from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader, SecurityScopes
+from sqlalchemy import event
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session, SessionTransaction
 
 from conduit.core.passwords import PasswordHasher
 from conduit.core.security import TokenCodec, token_from_header
@@ -55,23 +57,39 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     turns: ConnectionTurns | None = getattr(request.app.state, "connection_turns", None)
     if turns is not None:
         await turns.wait()
+    sessions = request.app.state.sessionmaker
+    if request.method in READ_METHODS:
+        sessions = getattr(request.app.state, "read_sessionmaker", None) or sessions
+    session: AsyncSession = sessions()
+    session.sync_session.info[TURN] = turns
     try:
-        if request.method in READ_METHODS:
-            readers = getattr(request.app.state, "read_sessionmaker", None)
-            if readers is not None:
-                async with readers() as session:
+        async with session:
+            if sessions is request.app.state.sessionmaker:
+                try:
                     yield session
-                return
-        async with request.app.state.sessionmaker() as session:
-            try:
+                except BaseException:
+                    await session.rollback()
+                    raise
+                await session.commit()
+            else:
                 yield session
-            except BaseException:
-                await session.rollback()
-                raise
-            await session.commit()
     finally:
-        if turns is not None:
-            turns.done()
+        _give_back_turn(session.sync_session)
+
+
+TURN = "conduit.connection_turn"
+"""Key of ``Session.info`` holding the ConnectionTurns a request took its turn from."""
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _give_back_turn(session: Session, transaction: SessionTransaction | None = None) -> None:
+    """A request's turn ends with its session's (outermost) transaction, when the connection
+    goes back to the pool, not with the request: a login gives it back before argon2 runs."""
+    if transaction is not None and transaction.parent is not None:
+        return
+    turns: ConnectionTurns | None = session.info.pop(TURN, None)
+    if turns is not None:
+        turns.done()
 
 
 class ConnectionTurns:
