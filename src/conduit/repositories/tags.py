@@ -20,17 +20,25 @@ class TagRepository:
     async def ensure(self, names: Sequence[str]) -> list[int]:
         """Ids for `names` (same order), creating missing tags; safe under concurrent creates.
 
-        ON CONFLICT DO NOTHING instead of select-then-insert: two requests adding the
-        same new tag must not fail each other. Always two statements.
+        Most tags of a new article exist already: one statement reads them, and only when
+        some are missing are those inserted (ON CONFLICT DO NOTHING: two requests adding the
+        same new tag must not fail each other) and read again.
         """
-        if not names:
-            return []
-        dialect = self.session.get_bind().dialect.name
-        params = {f"name_{i}": name for i, name in enumerate(names)}
-        await _ensure_query(dialect, len(names)).write(self.session, params)
-        rows = await _ids_query(len(names)).all(self.session, params)
-        ids = {row["name"]: row["id"] for row in rows}
+        ids = await self._ids(names)
+        missing = [name for name in names if name not in ids]
+        if missing:
+            dialect = self.session.get_bind().dialect.name
+            params = {f"name_{i}": name for i, name in enumerate(missing)}
+            await _ensure_query(dialect, len(missing)).write(self.session, params)
+            ids.update(await self._ids(missing))
         return [ids[name] for name in names]
+
+    async def _ids(self, names: Sequence[str]) -> dict[str, int]:
+        if not names:
+            return {}
+        params = {f"name_{i}": name for i, name in enumerate(names)}
+        rows = await _ids_query(len(names)).all(self.session, params)
+        return {row["name"]: row["id"] for row in rows}
 
     async def set_for_article(
         self, article_id: int, tag_ids: Sequence[int], *, new: bool = False
