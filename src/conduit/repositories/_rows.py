@@ -9,8 +9,10 @@ as usual. Either way it runs on the request session's connection, so inside its 
 when there is one.
 
 Rows come back as asyncpg ``Record``s or SQLAlchemy ``RowMapping``s; both are read by column
-name. Only reads whose columns need no type processing belong here: asyncpg already returns
-``timestamptz`` as aware UTC datetimes, arrays as lists.
+name. Only statements whose values need no type processing belong here: asyncpg returns
+``timestamptz`` as aware UTC datetimes and arrays as lists, and takes aware datetimes (what
+``utc_now`` gives) as they are. Writes run at the driver level only inside an open transaction
+(see ``Query.write``).
 """
 
 from __future__ import annotations
