@@ -20,8 +20,10 @@ from pydantic_core import PydanticCustomError
 
 def format_timestamp(value: datetime) -> str:
     """RFC 3339 in UTC with exactly three fraction digits and a Z: 2016-02-18T03:22:56.637Z."""
-    utc = value.astimezone(UTC).replace(tzinfo=None)
-    return utc.isoformat(timespec="milliseconds") + "Z"
+    # Called for every timestamp of every response; PostgreSQL's are already in UTC, and an
+    # aware UTC datetime's isoformat always ends in "+00:00".
+    utc = value if value.tzinfo is UTC else value.astimezone(UTC)
+    return utc.isoformat(timespec="milliseconds")[:-6] + "Z"
 
 
 UtcTimestamp = Annotated[

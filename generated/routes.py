@@ -88,12 +88,19 @@ class AuthDependencies:
     optional: Callable[..., Any]
 
 
-def build_router(providers: Providers, auth: AuthDependencies) -> APIRouter:
-    """Every operation of the contract, with paths relative to the mount prefix."""
-    router = APIRouter()
+def build_router(
+    providers: Providers,
+    auth: AuthDependencies,
+    *,
+    router: APIRouter | None = None,
+    prefix: str = "",
+) -> APIRouter:
+    """Every operation of the contract under `prefix`, declared on `router` (a new one by
+    default)."""
+    router = APIRouter() if router is None else router
 
     @router.post(
-        "/users/login",
+        prefix + "/users/login",
         operation_id="Login",
         summary="Log in an existing user",
         description="Returns the user with a fresh token. An unknown email and a wrong password get the same\n401 answer, so the endpoint cannot be used to discover accounts. A banned account gets\n403, and only with the right password.",
@@ -144,7 +151,7 @@ def build_router(providers: Providers, auth: AuthDependencies) -> APIRouter:
         return await impl.login(body=body)
 
     @router.post(
-        "/users",
+        prefix + "/users",
         operation_id="CreateUser",
         summary="Register a new user",
         description="Creates the user and returns it with a token. Usernames and emails are unique.",
@@ -191,7 +198,7 @@ def build_router(providers: Providers, auth: AuthDependencies) -> APIRouter:
         return await impl.create_user(body=body)
 
     @router.get(
-        "/user",
+        prefix + "/user",
         operation_id="GetCurrentUser",
         summary="Get the current user",
         description="Returns the authenticated user with a fresh token.",
@@ -222,7 +229,7 @@ def build_router(providers: Providers, auth: AuthDependencies) -> APIRouter:
         return await impl.get_current_user()
 
     @router.put(
-        "/user",
+        prefix + "/user",
         operation_id="UpdateCurrentUser",
         summary="Update the current user",
         description="Changes only the fields sent. `bio` and `image` may be set to null to clear them. A new\npassword is hashed before it is stored, and revokes every token issued before it: the\ntoken in the response is a fresh one.",
@@ -278,7 +285,7 @@ def build_router(providers: Providers, auth: AuthDependencies) -> APIRouter:
         return await impl.update_current_user(body=body)
 
     @router.post(
-        "/user/logout",
+        prefix + "/user/logout",
         operation_id="Logout",
         summary="Log out everywhere",
         description="Revokes every token of the current user issued until now, the one sent included: they all\nget 401 from now on. Logging in again gives a new token.",
@@ -319,7 +326,7 @@ def build_router(providers: Providers, auth: AuthDependencies) -> APIRouter:
         return Response(status_code=204)
 
     @router.get(
-        "/profiles/{username}",
+        prefix + "/profiles/{username}",
         operation_id="GetProfileByUsername",
         summary="Get a profile",
         description="Returns the profile; `following` is true when the authenticated viewer follows it.",
@@ -361,7 +368,7 @@ def build_router(providers: Providers, auth: AuthDependencies) -> APIRouter:
         return await impl.get_profile_by_username(username=username)
 
     @router.post(
-        "/profiles/{username}/follow",
+        prefix + "/profiles/{username}/follow",
         operation_id="FollowUserByUsername",
         summary="Follow a user",
         description="Idempotent. Following yourself is refused with 403.",
@@ -411,7 +418,7 @@ def build_router(providers: Providers, auth: AuthDependencies) -> APIRouter:
         return await impl.follow_user_by_username(username=username)
 
     @router.delete(
-        "/profiles/{username}/follow",
+        prefix + "/profiles/{username}/follow",
         operation_id="UnfollowUserByUsername",
         summary="Unfollow a user",
         description="Idempotent.",
@@ -461,7 +468,7 @@ def build_router(providers: Providers, auth: AuthDependencies) -> APIRouter:
         return await impl.unfollow_user_by_username(username=username)
 
     @router.get(
-        "/articles/feed",
+        prefix + "/articles/feed",
         operation_id="GetArticlesFeed",
         summary="Get the feed",
         description="Articles by the authors the current user follows, most recent first by default.",
@@ -499,7 +506,7 @@ def build_router(providers: Providers, auth: AuthDependencies) -> APIRouter:
         return await impl.get_articles_feed(sort=sort, limit=limit, offset=offset)
 
     @router.get(
-        "/articles",
+        prefix + "/articles",
         operation_id="GetArticles",
         summary="List articles",
         description="All articles, most recent first by default. The filters `tag`, `author` and `favorited`\ncombine. List items carry no `body`.",
@@ -558,7 +565,7 @@ def build_router(providers: Providers, auth: AuthDependencies) -> APIRouter:
         )
 
     @router.post(
-        "/articles",
+        prefix + "/articles",
         operation_id="CreateArticle",
         summary="Create an article",
         description="The slug is derived from the title; a collision gets a short suffix. With an\n`Idempotency-Key`, a retry gets the article the first request created (the same slug),\nnot a second one.",
@@ -631,7 +638,7 @@ def build_router(providers: Providers, auth: AuthDependencies) -> APIRouter:
         return result
 
     @router.get(
-        "/articles/{slug}",
+        prefix + "/articles/{slug}",
         operation_id="GetArticle",
         summary="Get an article",
         description="The article, with its `ETag` for a conditional UpdateArticle (`If-Match`).",
@@ -678,7 +685,7 @@ def build_router(providers: Providers, auth: AuthDependencies) -> APIRouter:
         return result
 
     @router.put(
-        "/articles/{slug}",
+        prefix + "/articles/{slug}",
         operation_id="UpdateArticle",
         summary="Update an article",
         description="Only the author may update an article. A new title gives the article a new slug; the old\nslug keeps leading to the article, so links to it do not break. With `If-Match`, the\nupdate applies only to the version of the article the client last saw.",
@@ -757,7 +764,7 @@ def build_router(providers: Providers, auth: AuthDependencies) -> APIRouter:
         return result
 
     @router.delete(
-        "/articles/{slug}",
+        prefix + "/articles/{slug}",
         operation_id="DeleteArticle",
         summary="Delete an article",
         description="The author, a moderator or an admin may delete an article. Its comments, favorites and tag\nlinks go with it.",
@@ -810,7 +817,7 @@ def build_router(providers: Providers, auth: AuthDependencies) -> APIRouter:
         return Response(status_code=204)
 
     @router.get(
-        "/articles/{slug}/comments",
+        prefix + "/articles/{slug}/comments",
         operation_id="GetArticleComments",
         summary="List the comments of an article",
         description="The 500 most recent comments, most recent first.",
@@ -853,7 +860,7 @@ def build_router(providers: Providers, auth: AuthDependencies) -> APIRouter:
         return await impl.get_article_comments(slug=slug)
 
     @router.post(
-        "/articles/{slug}/comments",
+        prefix + "/articles/{slug}/comments",
         operation_id="CreateArticleComment",
         summary="Comment on an article",
         description="With an `Idempotency-Key`, a retry gets the comment the first request created (the same\nid), not a second one.",
@@ -935,7 +942,7 @@ def build_router(providers: Providers, auth: AuthDependencies) -> APIRouter:
         return result
 
     @router.delete(
-        "/articles/{slug}/comments/{id}",
+        prefix + "/articles/{slug}/comments/{id}",
         operation_id="DeleteArticleComment",
         summary="Delete a comment",
         description="The comment's author, a moderator or an admin may delete it.",
@@ -989,7 +996,7 @@ def build_router(providers: Providers, auth: AuthDependencies) -> APIRouter:
         return Response(status_code=204)
 
     @router.post(
-        "/articles/{slug}/favorite",
+        prefix + "/articles/{slug}/favorite",
         operation_id="CreateArticleFavorite",
         summary="Favorite an article",
         description="Idempotent.",
@@ -1040,7 +1047,7 @@ def build_router(providers: Providers, auth: AuthDependencies) -> APIRouter:
         return await impl.create_article_favorite(slug=slug)
 
     @router.delete(
-        "/articles/{slug}/favorite",
+        prefix + "/articles/{slug}/favorite",
         operation_id="DeleteArticleFavorite",
         summary="Unfavorite an article",
         description="Idempotent.",
@@ -1091,7 +1098,7 @@ def build_router(providers: Providers, auth: AuthDependencies) -> APIRouter:
         return await impl.delete_article_favorite(slug=slug)
 
     @router.get(
-        "/tags",
+        prefix + "/tags",
         operation_id="GetTags",
         summary="List the tags in use",
         description="The 1000 most used tags attached to at least one article, most used first.",
@@ -1117,7 +1124,7 @@ def build_router(providers: Providers, auth: AuthDependencies) -> APIRouter:
         return await impl.get_tags()
 
     @router.get(
-        "/admin/users",
+        prefix + "/admin/users",
         operation_id="ListUsers",
         summary="List users",
         description="Every account with its role and ban state, newest first by default. The filters combine.\nAdmins only.",
@@ -1163,7 +1170,7 @@ def build_router(providers: Providers, auth: AuthDependencies) -> APIRouter:
         )
 
     @router.put(
-        "/admin/users/{username}/role",
+        prefix + "/admin/users/{username}/role",
         operation_id="SetUserRole",
         summary="Set a user's role",
         description="Makes the account a `user`, a `moderator` or an `admin`, from its next request on (with the\ntokens it already has). Idempotent. Admins only, and never on their own account, so an\nadmin cannot lock the last admin out.",
@@ -1222,7 +1229,7 @@ def build_router(providers: Providers, auth: AuthDependencies) -> APIRouter:
         return await impl.set_user_role(username=username, body=body)
 
     @router.post(
-        "/admin/users/{username}/ban",
+        prefix + "/admin/users/{username}/ban",
         operation_id="BanUser",
         summary="Ban a user",
         description="The account can no longer log in or write (403), and every token it has is revoked: on\nreads they count as no token. Its articles and comments stay. Idempotent: banning a banned\naccount changes nothing (`bannedAt` keeps the start of the ban). Admins only, and never\non their own account.",
@@ -1272,7 +1279,7 @@ def build_router(providers: Providers, auth: AuthDependencies) -> APIRouter:
         return await impl.ban_user(username=username)
 
     @router.delete(
-        "/admin/users/{username}/ban",
+        prefix + "/admin/users/{username}/ban",
         operation_id="UnbanUser",
         summary="Lift a user's ban",
         description="The account may log in and write again; the tokens the ban revoked stay revoked.\nIdempotent. Admins only.",

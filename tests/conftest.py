@@ -48,6 +48,7 @@ from sqlalchemy.ext.asyncio import (
 from conduit.core.passwords import Argon2Params, PasswordHasher
 from conduit.db.engine import create_engine
 from conduit.db.migrate import upgrade_async
+from conduit.repositories._rows import listening as driver_statements
 from tests.factories import Factory
 
 POSTGRES_ADMIN_URL = os.environ.get(
@@ -162,7 +163,9 @@ def count_statements(
 
         event.listen(engine.sync_engine, "before_cursor_execute", record)
         try:
-            yield statements
+            # Hot reads bypass SQLAlchemy's cursor on PostgreSQL (conduit.repositories._rows).
+            with driver_statements(statements.append):
+                yield statements
         finally:
             event.remove(engine.sync_engine, "before_cursor_execute", record)
 

@@ -4,6 +4,7 @@ import base64
 import hashlib
 import hmac
 import json
+import time
 from datetime import UTC, datetime, timedelta
 
 import jwt
@@ -83,6 +84,23 @@ class TestTokenCodec:
         token = codec().issue(1, now=old)
         with pytest.raises(Unauthenticated):
             codec().verify(token)
+
+    def test_a_remembered_token_is_refused_once_it_expires(self) -> None:
+        tokens = codec(ttl=timedelta(minutes=1))
+        token = tokens.issue(1, now=datetime.now(UTC) - timedelta(seconds=58))
+        assert tokens.verify(token).user_id == 1
+        assert tokens.verify(token).user_id == 1  # remembered
+        expires = jwt.decode(token, options={"verify_signature": False})["exp"]
+        time.sleep(max(0.0, expires - time.time()) + 0.05)
+        with pytest.raises(Unauthenticated):
+            tokens.verify(token)
+
+    def test_a_token_not_yet_in_force_is_not_remembered(self) -> None:
+        tokens = codec()
+        token = signed(claims(nbf=int(time.time()) + 3600))
+        for _ in range(2):
+            with pytest.raises(Unauthenticated):
+                tokens.verify(token)
 
     def test_a_token_signed_with_another_key_is_refused(self) -> None:
         token = codec(secret="x" * 48).issue(1)

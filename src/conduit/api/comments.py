@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from conduit.api.deps import RouteViewerDep, SessionDep
+from fastapi import Request
+
+from conduit.api.deps import SessionDep, viewer_of
 from conduit.api.idempotency import IdempotencyDep, IdempotentRequests
 from conduit.api.profiles import required, to_profile_out
 from conduit.domain.types import CommentView, Viewer
@@ -59,7 +61,5 @@ class Comments(CommentsApi):
         await self._service.delete(slug, id, required(self._viewer))
 
 
-async def provide(
-    session: SessionDep, viewer: RouteViewerDep, idempotency: IdempotencyDep
-) -> Comments:
-    return Comments(CommentService(session), viewer, idempotency)
+async def provide(request: Request, session: SessionDep, idempotency: IdempotencyDep) -> Comments:
+    return Comments(CommentService(session), viewer_of(request), idempotency)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from fastapi import Request
+
 from conduit.api.articles import to_article_out
-from conduit.api.deps import RouteViewerDep, SessionDep
+from conduit.api.deps import SessionDep, viewer_of
 from conduit.api.profiles import required
 from conduit.domain.types import Viewer
 from conduit.services.articles import ArticleService
@@ -23,5 +25,5 @@ class Favorites(FavoritesApi):
         return to_article_out(await self._service.unfavorite(slug, required(self._viewer)))
 
 
-async def provide(session: SessionDep, viewer: RouteViewerDep) -> Favorites:
-    return Favorites(ArticleService(session), viewer)
+async def provide(request: Request, session: SessionDep) -> Favorites:
+    return Favorites(ArticleService(session), viewer_of(request))

@@ -25,8 +25,9 @@ from fastapi import Depends, Request
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from conduit.api.deps import RouteViewerDep, SessionDep, SettingsDep
+from conduit.api.deps import SessionDep, viewer_of
 from conduit.api.profiles import required
+from conduit.core.settings import Settings
 from conduit.db.types import utc_now
 from conduit.domain.errors import CreatedResourceGone
 from conduit.domain.idempotency import StoredResponse, request_fingerprint
@@ -124,11 +125,13 @@ async def get_clock() -> Callable[[], datetime]:
 async def get_idempotent_requests(
     request: Request,
     session: SessionDep,
-    settings: SettingsDep,
-    viewer: RouteViewerDep,
     own_sessions: Annotated[async_sessionmaker[AsyncSession], Depends(get_own_sessions)],
     clock: Annotated[Callable[[], datetime], Depends(get_clock)],
 ) -> IdempotentRequests:
+    # Solved for every request of the articles and comments tags, reads included: settings and
+    # viewer come straight from the app and the request, not as further dependencies.
+    settings: Settings = request.app.state.settings
+    viewer = viewer_of(request)
     service = IdempotencyService(
         session,
         own_sessions,

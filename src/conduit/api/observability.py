@@ -45,6 +45,24 @@ class Metrics:
             buckets=_LATENCY_BUCKETS,
             registry=self.registry,
         )
+        # Bounded: routes are templates (unmatched paths share one label) and statuses are few.
+        self._children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
+
+    def observe(self, method: str, route: str, status: int, elapsed: float) -> None:
+        """Count one request and its latency."""
+        # Labelled children are looked up once per label set and kept: resolving them through
+        # labels() on every request cost more than the increments.
+        key = (method, route, status)
+        children = self._children.get(key)
+        if children is None:
+            children = (
+                self.requests.labels(method, route, str(status)),
+                self.latency.labels(method, route),
+            )
+            self._children[key] = children
+        counter, histogram = children
+        counter.inc()
+        histogram.observe(elapsed)
 
     def watch_pool(self, engine: AsyncEngine) -> None:
         self.registry.register(PoolCollector(engine))
@@ -130,8 +148,7 @@ class RequestObservability:
 
     def _record(self, scope: Scope, status: int, elapsed: float) -> None:
         method, route = scope["method"], route_template(scope)
-        self.metrics.requests.labels(method, route, str(status)).inc()
-        self.metrics.latency.labels(method, route).observe(elapsed)
+        self.metrics.observe(method, route, status, elapsed)
         logger.info(
             "request_finished",
             method=method,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from conduit.api.deps import RouteViewerDep, SessionDep
+from fastapi import Request
+
+from conduit.api.deps import SessionDep, viewer_of
 from conduit.domain.errors import Unauthenticated
 from conduit.domain.types import ProfileView, Viewer
 from conduit.services.profiles import ProfileService
@@ -45,5 +47,5 @@ class Profiles(ProfilesApi):
         return models.ProfileResponse(profile=to_profile_out(profile))
 
 
-async def provide(session: SessionDep, viewer: RouteViewerDep) -> Profiles:
-    return Profiles(ProfileService(session), viewer)
+async def provide(request: Request, session: SessionDep) -> Profiles:
+    return Profiles(ProfileService(session), viewer_of(request))

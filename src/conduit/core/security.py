@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -17,6 +18,8 @@ _ALGORITHM = "HS256"
 # `ver`: the account's token version when the token was issued; an older one is revoked.
 _REQUIRED_CLAIMS = ["exp", "iat", "nbf", "iss", "aud", "sub", "jti", "ver"]
 _SCHEMES = frozenset({"token", "bearer"})
+# How many verified tokens a process remembers (a few hundred bytes each).
+_VERIFIED_TOKENS = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +63,11 @@ class TokenCodec:
         self._issuer = issuer
         self._audience = audience
         self._ttl = ttl
+        # Verified tokens and their expiry: a client sends the same token with every request,
+        # and checking its signature and claims again cost more than the rest of a small
+        # request's authentication. Keys are fixed for the codec's lifetime, so a token that
+        # verified once stays valid until it expires.
+        self._verified: dict[str, tuple[TokenClaims, float]] = {}
 
     def issue(self, user_id: int, *, version: int = 0, now: datetime | None = None) -> str:
         """A signed token for ``user_id`` at ``version``, valid for the configured lifetime."""
@@ -87,6 +95,24 @@ class TokenCodec:
         Signature, expiry and revocation are all checked as 401s; whether the token's version is
         still the account's is for the caller to check (it needs the database).
         """
+        now = time.time()
+        known = self._verified.get(token)
+        if known is not None:
+            claims, expires = known
+            if now < expires:
+                return claims
+            del self._verified[token]
+        claims, expires, valid_from = self._decode(token)
+        # Only a token already in force is remembered: then only its expiry can change.
+        if valid_from <= now:
+            if len(self._verified) >= _VERIFIED_TOKENS:
+                del self._verified[next(iter(self._verified))]  # the oldest entry
+            self._verified[token] = (claims, expires)
+        return claims
+
+    def _decode(self, token: str) -> tuple[TokenClaims, float, float]:
+        """The claims, expiry and start of validity (``nbf`` or ``iat``, the later) of a token,
+        fully verified."""
         try:
             kid = jwt.get_unverified_header(token).get("kid")
             secret = self._keys.get(kid) if isinstance(kid, str) else None
@@ -106,12 +132,13 @@ class TokenCodec:
             raise _invalid() from exc
         if type(version) is not int or version < 0:  # bool is an int to isinstance
             raise _invalid()
-        return TokenClaims(
+        verified = TokenClaims(
             user_id=user_id,
             issued_at=datetime.fromtimestamp(claims["iat"], UTC),
             token_id=str(claims["jti"]),
             version=version,
         )
+        return verified, float(claims["exp"]), float(max(claims["nbf"], claims["iat"]))
 
 
 def token_from_header(value: str | None) -> str | None:

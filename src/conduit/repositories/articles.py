@@ -4,7 +4,8 @@ A list page is one statement whatever its size: the page (author profile,
 `following` and `favorited` as EXISTS columns, the tag list aggregated per row)
 left-joined to its total. The total is read from the counts the database keeps
 on write (migration 0004), not counted per request; only combined filters count.
-Reads are Core rows turned straight into domain dataclasses: no ORM entities.
+Reads are rows turned straight into domain dataclasses, no ORM entities; the hot ones run as
+driver-level queries compiled once (see `_rows`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import orjson
 from sqlalchemy import (
     BindParameter,
     ColumnElement,
+    Integer,
     Select,
     bindparam,
     delete,
@@ -31,6 +33,7 @@ from sqlalchemy import (
     true,
     update,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -50,7 +53,8 @@ from conduit.db.types import utc_now
 from conduit.domain.sorting import DEFAULT_SORT, SortField, SortOrder
 from conduit.domain.types import ArticleFilter, ArticlePage, ArticleView, ProfileView
 from conduit.domain.versions import version_tag
-from conduit.repositories._sql import UniqueRule, following_flag, upsert_insert
+from conduit.repositories._rows import Query, Row, core_table
+from conduit.repositories._sql import UniqueRule, following_flag
 
 SLUG_RULE = UniqueRule(constraint="uq_articles_slug", columns="articles.slug", field="slug")
 
@@ -78,10 +82,8 @@ class ArticleRepository:
 
     async def get_id_by_slug(self, slug: str) -> int | None:
         """The id of the article under its current or a former slug; no entity loaded."""
-        article_id: int | None = await self.session.scalar(
-            select(Article.id).where(_has_slug(slug))
-        )
-        return article_id
+        row = await _ID_BY_SLUG.first(self.session, {"slug": slug})
+        return None if row is None else int(row["id"])
 
     async def add(
         self, *, slug: str, title: str, description: str, body: str, author_id: int
@@ -98,24 +100,13 @@ class ArticleRepository:
             "description": description,
             "body": body,
             "author_id": author_id,
-            "favorites_count": 0,
             "created_at": now,
             "updated_at": now,
         }
-        table = Article.__table__.c
-        row = select(*(literal(value, table[name].type) for name, value in values.items())).where(
-            ~exists().where(FormerSlug.slug == slug)
-        )
-        stmt = (
-            upsert_insert(self.session, Article)
-            .from_select(list(values), row)
-            .on_conflict_do_nothing(index_elements=["slug"])
-            .returning(Article.id)
-        )
-        article_id: int | None = (await self.session.execute(stmt)).scalar_one_or_none()
-        if article_id is None:
+        rows = await _insert_query(self._dialect()).write(self.session, values)
+        if not rows:
             raise SlugTaken
-        return article_id
+        return int(rows[0]["id"])
 
     async def rename(self, article: Article, slug: str) -> None:
         """Change the slug, keeping the old one as a former slug that still leads here.
@@ -179,47 +170,33 @@ class ArticleRepository:
 
     async def add_favorite(self, user_id: int, article_id: int) -> bool:
         """Favorite; bumps the counter only if a row was really inserted."""
-        stmt = (
-            upsert_insert(self.session, Favorite)
-            .values(user_id=user_id, article_id=article_id, created_at=utc_now())
-            .on_conflict_do_nothing()
-            .returning(Favorite.article_id)
-        )
-        inserted = (await self.session.execute(stmt)).first() is not None
+        params = {"user_id": user_id, "article_id": article_id, "created_at": utc_now()}
+        inserted = bool(await _favorite_query(self._dialect()).write(self.session, params))
         if inserted:
             await self._bump_favorites(article_id, +1)
         return inserted
 
     async def remove_favorite(self, user_id: int, article_id: int) -> bool:
         """Unfavorite; decrements the counter only if a row was really deleted."""
-        stmt = (
-            delete(Favorite)
-            .where(Favorite.user_id == user_id, Favorite.article_id == article_id)
-            .returning(Favorite.article_id)
-        )
-        deleted = (await self.session.execute(stmt)).first() is not None
+        params = {"user_id": user_id, "article_id": article_id}
+        deleted = bool(await _UNFAVORITE.write(self.session, params))
         if deleted:
             await self._bump_favorites(article_id, -1)
         return deleted
 
     async def _bump_favorites(self, article_id: int, delta: int) -> None:
         # Atomic in SQL (no read-modify-write in Python), so concurrent favorites never
-        # lose an increment.
-        await self.session.execute(
-            update(Article)
-            .where(Article.id == article_id)
-            .values(favorites_count=Article.favorites_count + delta)
-            .execution_options(synchronize_session="fetch")
-        )
+        # lose an increment. Loaded entities are not updated (nothing here loads one): the
+        # views read the count from the database.
+        await _BUMP_FAVORITES.write(self.session, {"article_id": article_id, "delta": delta})
 
     # -- views --------------------------------------------------------------------
 
     async def get_view(self, slug: str, viewer_id: int | None) -> ArticleView | None:
         """Full article (with body) as seen by the viewer; one statement."""
-        query = _article_statement(self._dialect(), viewer=viewer_id is not None)
-        params = {"slug": slug, "viewer_id": viewer_id}
-        row = (await self.session.execute(query, _used(params))).first()
-        return None if row is None else _to_view(row)
+        query = _article_query(self._dialect(), viewer=viewer_id is not None)
+        row = await query.first(self.session, {"slug": slug, "viewer_id": viewer_id})
+        return None if row is None else _to_view(row, with_body=True)
 
     async def list_page(
         self,
@@ -240,13 +217,11 @@ class ArticleRepository:
             "feed_of": feed_of,
         }
         shape = _PageShape(*(value is not None for value in params.values()))
-        query = _page_statement(self._dialect(), shape, tuple(sort) or DEFAULT_SORT)
-        rows = (
-            await self.session.execute(query, {**_used(params), "limit": limit, "offset": offset})
-        ).all()
+        query = _page_query(self._dialect(), shape, tuple(sort) or DEFAULT_SORT)
+        rows = await query.all(self.session, {**params, "limit": limit, "offset": offset})
         return ArticlePage(
-            articles=[_to_view(row) for row in rows if row.id is not None],
-            total=int(rows[0].total),
+            articles=[_to_view(row, with_body=False) for row in rows if row["id"] is not None],
+            total=int(rows[0]["total"]),
         )
 
     def _dialect(self) -> str:
@@ -263,18 +238,19 @@ class _PageShape(NamedTuple):
     feed: bool
 
 
-def _used(params: dict[str, Any]) -> dict[str, Any]:
-    return {name: value for name, value in params.items() if value is not None}
-
-
 # Statements are built once per shape (with bind parameters for every value) and reused:
 # building a SQLAlchemy statement of this size costs more CPU than PostgreSQL spends running it.
 @lru_cache(maxsize=64)
-def _article_statement(dialect: str, *, viewer: bool) -> Select[*tuple[Any, ...]]:
-    return _view_query(dialect, viewer=viewer, with_body=True).where(_has_slug(bindparam("slug")))
+def _article_query(dialect: str, *, viewer: bool) -> Query:
+    statement = _view_query(dialect, viewer=viewer, with_body=True)
+    return Query(statement.where(_has_slug(bindparam("slug"))))
 
 
 @lru_cache(maxsize=512)
+def _page_query(dialect: str, shape: _PageShape, sort: tuple[SortOrder, ...]) -> Query:
+    return Query(_page_statement(dialect, shape, sort))
+
+
 def _page_statement(
     dialect: str, shape: _PageShape, sort: tuple[SortOrder, ...]
 ) -> Select[*tuple[Any, ...]]:
@@ -323,6 +299,57 @@ def _has_slug(slug: str | BindParameter[str]) -> ColumnElement[bool]:
     """The article's slug is `slug` now, or was before a rename (a subquery, not a round trip)."""
     former = select(FormerSlug.article_id).where(FormerSlug.slug == slug).scalar_subquery()
     return or_(Article.slug == slug, Article.id == former)
+
+
+@lru_cache(maxsize=4)
+def _insert_query(dialect: str) -> Query:
+    """INSERT ... SELECT: the slug must be free now (ON CONFLICT DO NOTHING, so no SAVEPOINT is
+    needed to survive a violation) and never have been another article's (NOT EXISTS)."""
+    names = ("slug", "title", "description", "body", "author_id", "created_at", "updated_at")
+    table = Article.__table__.c
+    values = [bindparam(name, type_=table[name].type) for name in names]
+    # Stated here: the ORM's Python-side defaults do not apply to a Core INSERT ... SELECT.
+    row = select(*values, literal(0, Integer()), literal(1, Integer())).where(
+        ~exists().where(FormerSlug.slug == bindparam("slug"))
+    )
+    insert_into = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return Query(
+        # The Core table, not the entity: an ORM-enabled INSERT takes its parameters as rows.
+        insert_into(core_table(Article))
+        .from_select([*names, "favorites_count", "version"], row)
+        .on_conflict_do_nothing(index_elements=["slug"])
+        .returning(table.id)
+    )
+
+
+@lru_cache(maxsize=4)
+def _favorite_query(dialect: str) -> Query:
+    insert_into = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return Query(
+        insert_into(core_table(Favorite))
+        .values(
+            user_id=bindparam("user_id"),
+            article_id=bindparam("article_id"),
+            created_at=bindparam("created_at"),
+        )
+        .on_conflict_do_nothing()
+        .returning(core_table(Favorite).c.article_id)
+    )
+
+
+_UNFAVORITE = Query(
+    delete(Favorite)
+    .where(Favorite.user_id == bindparam("user_id"), Favorite.article_id == bindparam("article_id"))
+    .returning(Favorite.article_id)
+)
+_BUMP_FAVORITES = Query(
+    update(Article)
+    .where(Article.id == bindparam("article_id"))
+    .values(favorites_count=Article.favorites_count + bindparam("delta", type_=Integer()))
+)
+
+# Every comment list, new comment and favorite starts here.
+_ID_BY_SLUG = Query(select(Article.id).where(_has_slug(bindparam("slug"))))
 
 
 def _favorited_flag(viewer_id: BindParameter[int] | None) -> ColumnElement[bool]:
@@ -423,27 +450,25 @@ def _order_by(
     return clauses
 
 
-def _to_view(row: Any) -> ArticleView:
-    mapping = row._mapping
-    version = mapping.get("version")
-    names = row.tag_names
+def _to_view(row: Row, *, with_body: bool) -> ArticleView:
+    names = row["tag_names"]
     if isinstance(names, str):  # SQLite's JSON array
         names = orjson.loads(names)
     return ArticleView(
-        slug=row.slug,
-        title=row.title,
-        description=row.description,
-        body=mapping.get("body"),
+        slug=row["slug"],
+        title=row["title"],
+        description=row["description"],
+        body=row["body"] if with_body else None,
         tag_list=list(names or ()),
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-        favorited=bool(row.favorited),
-        favorites_count=row.favorites_count,
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        favorited=bool(row["favorited"]),
+        favorites_count=row["favorites_count"],
         author=ProfileView(
-            username=row.username,
-            bio=row.bio,
-            image=row.image,
-            following=bool(row.following),
+            username=row["username"],
+            bio=row["bio"],
+            image=row["image"],
+            following=bool(row["following"]),
         ),
-        version_tag=None if version is None else version_tag(row.id, version),
+        version_tag=version_tag(row["id"], row["version"]) if with_body else None,
     )

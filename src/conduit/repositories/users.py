@@ -6,9 +6,19 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TypedDict
+from typing import Any, TypedDict
 
-from sqlalchemy import ColumnElement, asc, desc, func, select, update
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Select,
+    asc,
+    bindparam,
+    desc,
+    func,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,6 +26,7 @@ from conduit.db.models import User
 from conduit.domain.errors import AlreadyExists
 from conduit.domain.sorting import AccountOrder, AccountSortField
 from conduit.domain.types import AccountFilter, ProfileView
+from conduit.repositories._rows import Query
 from conduit.repositories._sql import UniqueRule, following_flag
 
 UNIQUE_RULES = (
@@ -55,6 +66,25 @@ class Access:
     token_version: int
 
 
+def _profile_statement(viewer_id: BindParameter[int] | None) -> Select[*tuple[Any, ...]]:
+    return select(
+        User.username,
+        User.bio,
+        User.image,
+        following_flag(User.id, viewer_id).label("following"),
+    ).where(User.username == bindparam("username"))
+
+
+# Read on every authenticated request and every profile page: built and compiled once.
+_ACCESS = Query(
+    select(User.id, User.username, User.role, User.banned_at, User.token_version).where(
+        User.id == bindparam("user_id")
+    )
+)
+_PROFILE = Query(_profile_statement(None))
+_PROFILE_AS_VIEWER = Query(_profile_statement(bindparam("viewer_id")))
+
+
 class UserRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -66,18 +96,15 @@ class UserRepository:
     async def get_access(self, user_id: int) -> Access | None:
         """The account's role, ban and token version; one Core row, no entity (every
         authenticated request asks)."""
-        query = select(User.id, User.username, User.role, User.banned_at, User.token_version).where(
-            User.id == user_id
-        )
-        row = (await self.session.execute(query)).first()
+        row = await _ACCESS.first(self.session, {"user_id": user_id})
         if row is None:
             return None
         return Access(
-            id=row.id,
-            username=row.username,
-            role=row.role,
-            banned=row.banned_at is not None,
-            token_version=row.token_version,
+            id=row["id"],
+            username=row["username"],
+            role=row["role"],
+            banned=row["banned_at"] is not None,
+            token_version=row["token_version"],
         )
 
     async def get_by_email(self, email: str) -> User | None:
@@ -90,17 +117,15 @@ class UserRepository:
 
     async def get_profile(self, username: str, viewer_id: int | None) -> ProfileView | None:
         """A profile as the viewer sees it (``following`` included); one statement, no entity."""
-        query = select(
-            User.username,
-            User.bio,
-            User.image,
-            following_flag(User.id, viewer_id).label("following"),
-        ).where(User.username == username)
-        row = (await self.session.execute(query)).first()
+        query = _PROFILE_AS_VIEWER if viewer_id is not None else _PROFILE
+        row = await query.first(self.session, {"username": username, "viewer_id": viewer_id})
         if row is None:
             return None
         return ProfileView(
-            username=row.username, bio=row.bio, image=row.image, following=bool(row.following)
+            username=row["username"],
+            bio=row["bio"],
+            image=row["image"],
+            following=bool(row["following"]),
         )
 
     async def add(self, *, email: str, username: str, password_hash: str) -> User:

@@ -1,0 +1,156 @@
+"""Hot statements, compiled once and run at the driver level on PostgreSQL.
+
+A read on the list page, an article, its comments, a profile or the caller's account is one
+statement, and SQLAlchemy's per-execution work (cache key, ORM compile state, result metadata,
+row processing) cost more CPU than PostgreSQL spends answering it. A `Query` wraps a statement
+built once (module level or ``lru_cache``): on asyncpg its SQL is compiled once and sent with
+asyncpg's own prepared-statement cache; on any other backend (SQLite) it runs through the session
+as usual. Either way it runs on the request session's connection, so inside its transaction
+when there is one.
+
+Rows come back as asyncpg ``Record``s or SQLAlchemy ``RowMapping``s; both are read by column
+name. Only statements whose values need no type processing belong here: asyncpg returns
+``timestamptz`` as aware UTC datetimes and arrays as lists, and takes aware datetimes (what
+``utc_now`` gives) as they are. Writes run at the driver level only inside an open transaction
+(see ``Query.write``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import asyncpg
+from sqlalchemy import Delete, Insert, Select, Table, Update
+from sqlalchemy.engine import CursorResult, Dialect
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.sql.compiler import SQLCompiler
+
+from conduit.db.models import Base
+
+# Called with the SQL of every statement sent at the driver level, which SQLAlchemy's cursor
+# events do not see: what tests count statements with (no N+1), and what tracing can hook.
+_listeners: list[Callable[[str], None]] = []
+
+
+@contextmanager
+def listening(listener: Callable[[str], None]) -> Iterator[None]:
+    """Call ``listener`` with each driver-level statement sent while the block runs."""
+    _listeners.append(listener)
+    try:
+        yield
+    finally:
+        _listeners.remove(listener)
+
+
+Statement = Select[*tuple[Any, ...]] | Insert | Update | Delete
+
+
+def core_table(model: type[Base]) -> Table:
+    """The mapped class's Core table: writes here are Core statements, whose parameters are
+    values (an ORM-enabled INSERT reads a parameter dictionary as rows to insert)."""
+    table = model.__table__
+    if not isinstance(table, Table):  # pragma: no cover - every model maps one table
+        raise TypeError(f"{model.__name__} is not mapped to a table")
+    return table
+
+
+def _autocommit(connection: AsyncConnection) -> bool:
+    sync = connection.sync_connection
+    return sync is not None and sync.get_execution_options().get("isolation_level") == "AUTOCOMMIT"
+
+
+class Row(Protocol):
+    """A result row, read by column name."""
+
+    def __getitem__(self, key: str, /) -> Any: ...
+
+
+@dataclass(frozen=True, slots=True)
+class _Compiled:
+    sql: str
+    names: tuple[str, ...]  # bind parameter names in positional order
+    defaults: Mapping[str, Any]  # values bound when the statement was built (literals)
+
+
+class Query:
+    """A read statement, compiled once per dialect."""
+
+    __slots__ = ("_compiled", "statement")
+
+    def __init__(self, statement: Statement) -> None:
+        self.statement = statement
+        self._compiled: _Compiled | None = None
+
+    async def all(self, session: AsyncSession, params: Mapping[str, Any]) -> Sequence[Row]:
+        """The rows the statement returns."""
+        return await self._run(session, params, writes=False)
+
+    async def write(self, session: AsyncSession, params: Mapping[str, Any]) -> Sequence[Row]:
+        """Run a data-changing statement (its RETURNING rows, if any) in the session's
+        transaction.
+
+        The first statement of a transaction goes through the session: SQLAlchemy's asyncpg
+        adapter opens the transaction lazily, on its own first execution. Once it is open, this
+        one runs at the driver level inside it like any other.
+        """
+        return await self._run(session, params, writes=True)
+
+    async def _run(
+        self, session: AsyncSession, params: Mapping[str, Any], *, writes: bool
+    ) -> Sequence[Row]:
+        dialect = session.get_bind().dialect
+        if dialect.driver != "asyncpg":
+            return await self._through_session(session, params)
+        # What session.execute would do first: the statement must see this request's changes.
+        sync = session.sync_session
+        if sync.autoflush and (sync.new or sync.dirty or sync.deleted):
+            await session.flush()
+        connection = await session.connection()
+        raw = await connection.get_raw_connection()
+        driver: asyncpg.Connection = raw.driver_connection
+        if writes and not driver.is_in_transaction() and not _autocommit(connection):
+            return await self._through_session(session, params)
+        compiled = self._compiled or self._compile(dialect)
+        arguments = [
+            params[name] if name in params else compiled.defaults.get(name)
+            for name in compiled.names
+        ]
+        for listener in _listeners:
+            listener(compiled.sql)
+        try:
+            records: list[asyncpg.Record] = await driver.fetch(compiled.sql, *arguments)
+        except (asyncpg.InterfaceError, OSError):
+            # The connection is broken or in an unknown state: never give it back to the pool.
+            await connection.invalidate()
+            raise
+        return records
+
+    async def _through_session(
+        self, session: AsyncSession, params: Mapping[str, Any]
+    ) -> Sequence[Row]:
+        result = await session.execute(self.statement, dict(params))
+        if isinstance(result, CursorResult) and not result.returns_rows:
+            return []
+        rows: Sequence[Row] = result.mappings().all()
+        return rows
+
+    async def first(self, session: AsyncSession, params: Mapping[str, Any]) -> Row | None:
+        rows = await self.all(session, params)
+        return rows[0] if rows else None
+
+    def _compile(self, dialect: Dialect) -> _Compiled:
+        compiled = self.statement.compile(dialect=dialect)
+        if not isinstance(compiled, SQLCompiler) or compiled.positiontup is None:
+            raise TypeError("a Query needs a statement with positional bind parameters")
+        defaults = {
+            compiled.bind_names[bind]: bind.value
+            for bind in compiled.binds.values()
+            if bind.value is not None and not bind.callable
+        }
+        self._compiled = _Compiled(
+            sql=compiled.string, names=tuple(compiled.positiontup), defaults=defaults
+        )
+        return self._compiled
