@@ -12,6 +12,8 @@ side, and nothing else in the process traces.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from importlib.metadata import PackageNotFoundError, version
 
 import anyio.to_thread
@@ -26,9 +28,11 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExport
 from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
 from opentelemetry.semconv.attributes.deployment_attributes import DEPLOYMENT_ENVIRONMENT_NAME
 from opentelemetry.semconv.attributes.service_attributes import SERVICE_NAME, SERVICE_VERSION
+from opentelemetry.trace import Span, SpanKind, Tracer
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from conduit.core.settings import Settings
+from conduit.repositories._rows import trace_statements
 
 DEFAULT_SERVICE_NAME = "conduit"
 _TRACES_PATH = "/v1/traces"
@@ -99,6 +103,34 @@ def trace_engine(engine: AsyncEngine, provider: TracerProvider) -> None:
     # sqlcommenter stays off: a trace id appended to each statement makes every statement text
     # unique, which defeats asyncpg's prepared-statement cache and PostgreSQL's own statistics.
     EngineTracer(tracer, engine.sync_engine, pool_usage, enable_commenter=False)  # type: ignore[no-untyped-call]
+    trace_statements(engine.sync_engine, _driver_statement_spans(tracer, engine))
+
+
+def _driver_statement_spans(
+    tracer: Tracer, engine: AsyncEngine
+) -> Callable[[str], AbstractContextManager[Span]]:
+    """Spans for the hot statements sent straight to asyncpg (conduit.repositories._rows),
+    shaped like the cursor-level ones above: the same name and attributes, no values."""
+    url = engine.sync_engine.url
+    attributes: dict[str, str | int] = {"db.system": engine.dialect.name}
+    if url.database:
+        attributes["db.name"] = url.database
+    if url.host:
+        attributes["net.peer.name"] = url.host
+    if url.port:
+        attributes["net.peer.port"] = url.port
+
+    def span(sql: str) -> AbstractContextManager[Span]:
+        operation = sql.split(maxsplit=1)[0].upper() if sql.strip() else "SQL"
+        return tracer.start_as_current_span(
+            f"{operation} {url.database}" if url.database else operation,
+            kind=SpanKind.CLIENT,
+            attributes={**attributes, "db.statement": sql},
+            # An exception's message may quote the values of the row (a key that already exists).
+            record_exception=False,
+        )
+
+    return span
 
 
 async def shutdown_tracing(provider: TracerProvider) -> None:

@@ -18,14 +18,16 @@ name. Only statements whose values need no type processing belong here: asyncpg 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Any, Protocol
+from weakref import WeakKeyDictionary
 
 import asyncpg
 from sqlalchemy import Delete, Insert, Select, Table, Update
-from sqlalchemy.engine import CursorResult, Dialect
+from sqlalchemy.engine import CursorResult, Dialect, Engine
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.pool import Pool
 from sqlalchemy.sql.compiler import SQLCompiler
 
 from conduit.db.models import Base
@@ -43,6 +45,19 @@ def listening(listener: Callable[[str], None]) -> Iterator[None]:
         yield
     finally:
         _listeners.remove(listener)
+
+
+# What each driver-level statement of an engine runs inside, given its SQL: a tracing span
+# (conduit.core.tracing), since the tracer's SQLAlchemy cursor events never see these either.
+# Kept by pool: the read sessions' AUTOCOMMIT engine is a copy of the app's engine with other
+# options, and shares only its pool.
+StatementSpan = Callable[[str], AbstractContextManager[object]]
+_statement_spans: WeakKeyDictionary[Pool, StatementSpan] = WeakKeyDictionary()
+
+
+def trace_statements(engine: Engine, span: StatementSpan) -> None:
+    """Run every driver-level statement sent on ``engine``'s connections inside ``span(sql)``."""
+    _statement_spans[engine.pool] = span
 
 
 Statement = Select[*tuple[Any, ...]] | Insert | Update | Delete
@@ -120,8 +135,10 @@ class Query:
         ]
         for listener in _listeners:
             listener(compiled.sql)
+        span = _statement_spans.get(connection.sync_engine.pool)
         try:
-            records: list[asyncpg.Record] = await driver.fetch(compiled.sql, *arguments)
+            with span(compiled.sql) if span is not None else nullcontext():
+                records: list[asyncpg.Record] = await driver.fetch(compiled.sql, *arguments)
         except (asyncpg.InterfaceError, OSError):
             # The connection is broken or in an unknown state: never give it back to the pool.
             await connection.invalidate()
