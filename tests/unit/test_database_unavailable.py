@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import exc as sa
 
 from conduit.api.errors import database_unavailable
+from conduit.repositories._rows import ConnectionLost
 
 
 class DriverError(Exception):
@@ -46,6 +47,7 @@ def wrapped(sqlstate: str) -> sa.DBAPIError:
             sa.DBAPIError("SELECT 1", None, Exception("gone"), connection_invalidated=True),
             id="connection-lost",
         ),
+        pytest.param(ConnectionLost("the database connection was lost"), id="driver-level-lost"),
     ],
 )
 def test_these_mean_the_database_is_unavailable(error: BaseException) -> None:

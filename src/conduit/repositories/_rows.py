@@ -77,6 +77,15 @@ def _autocommit(connection: AsyncConnection) -> bool:
     return sync is not None and sync.get_execution_options().get("isolation_level") == "AUTOCOMMIT"
 
 
+class ConnectionLost(ConnectionError):
+    """The database connection broke under a driver-level statement: the server went away.
+
+    asyncpg reports it as its own InterfaceError ("connection is closed"), which also means
+    misuse; SQLAlchemy would have raised an invalidated DBAPIError. As a ConnectionError it is
+    answered like any unreachable database (api/errors.py: 503 with Retry-After).
+    """
+
+
 class Row(Protocol):
     """A result row, read by column name."""
 
@@ -139,9 +148,12 @@ class Query:
         try:
             with span(compiled.sql) if span is not None else nullcontext():
                 records: list[asyncpg.Record] = await driver.fetch(compiled.sql, *arguments)
-        except (asyncpg.InterfaceError, OSError):
+        except (asyncpg.InterfaceError, asyncpg.PostgresConnectionError, OSError) as error:
             # The connection is broken or in an unknown state: never give it back to the pool.
             await connection.invalidate()
+            if driver.is_closed() and not isinstance(error, ConnectionError):
+                # Said the way SQLAlchemy would say it: the database went away (503), not a bug.
+                raise ConnectionLost("the database connection was lost") from error
             raise
         return records
 
