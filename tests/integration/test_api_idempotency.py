@@ -9,19 +9,19 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from conduit.api import articles
 from conduit.api.deps import RouteViewerDep, SessionDep
-from conduit.api.idempotency import IdempotencyDep, get_clock
+from conduit.api.idempotency import IdempotencySources, IdempotentRequests
 from conduit.db.models import Article, Comment, IdempotencyKey
 from conduit.db.types import utc_now
 from conduit.domain.types import ArticleView, NewArticle, Viewer
@@ -77,15 +77,12 @@ class Clock:
 @pytest.fixture
 def clock(app: FastAPI) -> Iterator[Clock]:
     clock = Clock()
-
-    async def get_test_clock() -> Callable[[], datetime]:
-        return clock
-
-    app.dependency_overrides[get_clock] = get_test_clock
+    sources: IdempotencySources = app.state.idempotency
+    sources.clock = clock
     try:
         yield clock
     finally:
-        del app.dependency_overrides[get_clock]
+        sources.clock = utc_now
 
 
 class TestCreateArticle:
@@ -307,10 +304,12 @@ class TestARetryWhileTheFirstRequestRuns:
         started, gate = asyncio.Event(), asyncio.Event()
 
         async def provide_held(
-            session: SessionDep, viewer: RouteViewerDep, idempotency: IdempotencyDep
+            request: Request, session: SessionDep, viewer: RouteViewerDep
         ) -> articles.Articles:
             return articles.Articles(
-                HeldArticleService(session, started, gate), viewer, idempotency
+                HeldArticleService(session, started, gate),
+                viewer,
+                IdempotentRequests(request, session),
             )
 
         app.dependency_overrides[articles.provide] = provide_held
