@@ -18,6 +18,7 @@ from conduit.api.docs import install_docs
 from conduit.api.errors import install_error_handlers
 from conduit.api.hardening import Cors, SecurityHeaders, security_headers
 from conduit.api.health import install_health, watch_for_shutdown
+from conduit.api.idempotency import IdempotencySources
 from conduit.api.middleware import BodySizeLimit, RequireJsonBody
 from conduit.api.observability import Metrics, RequestObservability
 from conduit.api.rate_limits import RateLimit, quotas_by_operation
@@ -123,6 +124,7 @@ def create_app(settings: Settings) -> FastAPI:
         )
     )
     app.state.security_headers = security_headers(settings)
+    app.state.idempotency = IdempotencySources()
     include_contract(
         app,
         providers=Providers(

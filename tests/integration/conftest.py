@@ -6,8 +6,9 @@
 - ``app``: ``create_app(settings)``, built once per backend with its lifespan running, and
   ``get_session`` overridden so each request opens its session from this test's
   ``session_factory``: the request still commits once (releasing a SAVEPOINT) or rolls back, and
-  the test's outer transaction discards it all. ``get_own_sessions`` (what the app commits
-  outside the request's transaction: idempotency claims) comes from the same factory.
+  the test's outer transaction discards it all. The sessions the app commits outside the
+  request's transaction (idempotency claims, ``app.state.idempotency.own_sessions``) come from
+  the same factory.
 - ``client``: ``httpx.AsyncClient`` on ``ASGITransport``; an unhandled server error fails the test.
 - ``api``: ``tests.integration.api.Api`` to register users, create articles, follow, favorite.
 - ``tokens``: the app's ``TokenCodec``, for tokens of factory-made users and expired tokens.
@@ -24,7 +25,7 @@ from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from conduit.api.deps import get_session
-from conduit.api.idempotency import get_own_sessions
+from conduit.api.idempotency import IdempotencySources
 from conduit.core.security import TokenCodec
 from conduit.core.settings import Settings
 from conduit.main import create_app
@@ -66,12 +67,6 @@ class RequestSessions:
                 raise
             await session.commit()
 
-    async def get_own_sessions(self) -> async_sessionmaker[AsyncSession]:
-        """What the app commits outside the request (idempotency claims), on the test's
-        connection too: savepoints the test's outer transaction still discards."""
-        assert self.factory is not None, "request outside a test's transaction"
-        return self.factory
-
 
 @pytest.fixture(scope="session")
 async def app_per_backend(settings: Settings) -> AsyncIterator[tuple[FastAPI, RequestSessions]]:
@@ -80,7 +75,6 @@ async def app_per_backend(settings: Settings) -> AsyncIterator[tuple[FastAPI, Re
     app = create_app(settings)
     sessions = RequestSessions()
     app.dependency_overrides[get_session] = sessions.get_session
-    app.dependency_overrides[get_own_sessions] = sessions.get_own_sessions
     async with app.router.lifespan_context(app):
         yield app, sessions
 
@@ -91,11 +85,14 @@ def app(
     session_factory: async_sessionmaker[AsyncSession],
 ) -> Iterator[FastAPI]:
     app, sessions = app_per_backend
-    sessions.factory = session_factory
+    # What the app commits outside the request (idempotency claims) goes to the test's
+    # connection too: savepoints the test's outer transaction still discards.
+    idempotency: IdempotencySources = app.state.idempotency
+    sessions.factory = idempotency.own_sessions = session_factory
     try:
         yield app
     finally:
-        sessions.factory = None
+        sessions.factory = idempotency.own_sessions = None
 
 
 @pytest.fixture

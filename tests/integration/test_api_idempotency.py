@@ -9,23 +9,24 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from conduit.api import articles
+from conduit.api import articles, idempotency
 from conduit.api.deps import RouteViewerDep, SessionDep
-from conduit.api.idempotency import IdempotencyDep, get_clock
+from conduit.api.idempotency import IdempotencySources, IdempotentRequests
 from conduit.db.models import Article, Comment, IdempotencyKey
 from conduit.db.types import utc_now
 from conduit.domain.types import ArticleView, NewArticle, Viewer
 from conduit.services.articles import ArticleService
+from conduit.services.idempotency import IdempotencyService
 from tests.integration.api import Account, Api, assert_only_error
 
 Json = dict[str, Any]
@@ -77,15 +78,12 @@ class Clock:
 @pytest.fixture
 def clock(app: FastAPI) -> Iterator[Clock]:
     clock = Clock()
-
-    async def get_test_clock() -> Callable[[], datetime]:
-        return clock
-
-    app.dependency_overrides[get_clock] = get_test_clock
+    sources: IdempotencySources = app.state.idempotency
+    sources.clock = clock
     try:
         yield clock
     finally:
-        del app.dependency_overrides[get_clock]
+        sources.clock = utc_now
 
 
 class TestCreateArticle:
@@ -307,10 +305,12 @@ class TestARetryWhileTheFirstRequestRuns:
         started, gate = asyncio.Event(), asyncio.Event()
 
         async def provide_held(
-            session: SessionDep, viewer: RouteViewerDep, idempotency: IdempotencyDep
+            request: Request, session: SessionDep, viewer: RouteViewerDep
         ) -> articles.Articles:
             return articles.Articles(
-                HeldArticleService(session, started, gate), viewer, idempotency
+                HeldArticleService(session, started, gate),
+                viewer,
+                IdempotentRequests(request, session),
             )
 
         app.dependency_overrides[articles.provide] = provide_held
@@ -415,3 +415,50 @@ class TestCreateArticleComment:
         assert failed.status_code == 404
         assert (succeeded.status_code, REPLAYED in succeeded.headers) == (200, False)
         assert await count(session_factory, IdempotencyKey) == 1
+
+
+class TestRequestsWithoutAKey:
+    """Reads and creates without a key never build the idempotency service (issue 5: it was
+    solved as a dependency on every request of the articles and comments tags)."""
+
+    @pytest.fixture
+    def services_built(self, monkeypatch: pytest.MonkeyPatch) -> list[IdempotencyService]:
+        built: list[IdempotencyService] = []
+
+        class Recorded(IdempotencyService):
+            def __init__(self, *args: Any, **kwargs: Any) -> None:
+                super().__init__(*args, **kwargs)
+                built.append(self)
+
+        monkeypatch.setattr(idempotency, "IdempotencyService", Recorded)
+        return built
+
+    async def test_build_no_idempotency_service(
+        self, api: Api, client: httpx.AsyncClient, services_built: list[IdempotencyService]
+    ) -> None:
+        jake = await api.register("jake")
+        slug = (await api.create_article(jake))["slug"]
+        responses = [
+            await client.get("/api/articles", headers=jake.headers),
+            await client.get("/api/articles/feed", headers=jake.headers),
+            await client.get(f"/api/articles/{slug}"),
+            await client.get(f"/api/articles/{slug}/comments"),
+            await client.post(
+                f"/api/articles/{slug}/comments",
+                json={"comment": {"body": "Nice"}},
+                headers=jake.headers,
+            ),
+        ]
+
+        assert [response.status_code for response in responses] == [200, 200, 200, 200, 200]
+        assert services_built == []
+
+    async def test_a_key_builds_one(
+        self, api: Api, client: httpx.AsyncClient, services_built: list[IdempotencyService]
+    ) -> None:
+        jake = await api.register("jake")
+
+        response = await create(client, jake, new_key())
+
+        assert response.status_code == 201
+        assert len(services_built) == 1

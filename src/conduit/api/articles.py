@@ -7,7 +7,7 @@ from fastapi import Request
 from conduit.api.conditional import entity_tag
 from conduit.api.conditional import if_match as parse_if_match
 from conduit.api.deps import SessionDep, viewer_of
-from conduit.api.idempotency import IdempotencyDep, IdempotentRequests
+from conduit.api.idempotency import IdempotentRequests
 from conduit.api.profiles import required, to_profile_out
 from conduit.domain.sorting import ArticleSort
 from conduit.domain.types import (
@@ -180,5 +180,7 @@ class Articles(ArticlesApi):
         await self._service.delete(slug, required(self._viewer))
 
 
-async def provide(request: Request, session: SessionDep, idempotency: IdempotencyDep) -> Articles:
-    return Articles(ArticleService(session), viewer_of(request), idempotency)
+async def provide(request: Request, session: SessionDep) -> Articles:
+    return Articles(
+        ArticleService(session), viewer_of(request), IdempotentRequests(request, session)
+    )

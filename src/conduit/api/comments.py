@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import Request
 
 from conduit.api.deps import SessionDep, viewer_of
-from conduit.api.idempotency import IdempotencyDep, IdempotentRequests
+from conduit.api.idempotency import IdempotentRequests
 from conduit.api.profiles import required, to_profile_out
 from conduit.domain.types import CommentView, Viewer
 from conduit.services.comments import CommentService
@@ -61,5 +61,7 @@ class Comments(CommentsApi):
         await self._service.delete(slug, id, required(self._viewer))
 
 
-async def provide(request: Request, session: SessionDep, idempotency: IdempotencyDep) -> Comments:
-    return Comments(CommentService(session), viewer_of(request), idempotency)
+async def provide(request: Request, session: SessionDep) -> Comments:
+    return Comments(
+        CommentService(session), viewer_of(request), IdempotentRequests(request, session)
+    )

@@ -61,22 +61,28 @@ class SecurityHeaders:
 
     def __init__(self, app: ASGIApp, *, headers: Mapping[str, str], api_prefix: str) -> None:
         self.app = app
-        self.headers = dict(headers)
+        # Encoded once, as MutableHeaders.setdefault would encode them on every response.
+        self.raw_headers = [
+            (name.lower().encode("latin-1"), value.encode("latin-1"))
+            for name, value in headers.items()
+        ]
         self.api_prefix = api_prefix
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        authenticated = "authorization" in Headers(scope=scope)
+        authenticated = any(name == b"authorization" for name, _ in scope["headers"])
         path: str = scope["path"]
         api = path == self.api_prefix or path.startswith(self.api_prefix + "/")
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
-                for name, value in self.headers.items():
-                    headers.setdefault(name, value)
+                # One pass for what setdefault per header did in one pass each: add those the
+                # response does not set itself, in the same order.
+                present = {name for name, _ in headers.raw}
+                headers.raw.extend(pair for pair in self.raw_headers if pair[0] not in present)
                 if authenticated:
                     headers["Cache-Control"] = NO_STORE
                 elif api:

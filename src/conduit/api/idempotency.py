@@ -17,21 +17,21 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Annotated, Protocol, TypeVar
+from typing import Protocol, TypeVar
 
 import orjson
-from fastapi import Depends, Request
+from fastapi import Request
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from conduit.api.deps import SessionDep, viewer_of
+from conduit.api.deps import viewer_of
 from conduit.api.profiles import required
 from conduit.core.settings import Settings
 from conduit.db.types import utc_now
 from conduit.domain.errors import CreatedResourceGone
 from conduit.domain.idempotency import StoredResponse, request_fingerprint
-from conduit.domain.types import Viewer
 from conduit.services.idempotency import IdempotencyService
 from generated.manifest import STATUS_CODES
 
@@ -50,20 +50,12 @@ class ReplayHeaders(Protocol):
 class IdempotentRequests:
     """Runs a create operation at most once per Idempotency-Key (see the module docstring)."""
 
-    def __init__(
-        self,
-        service: IdempotencyService,
-        session: AsyncSession,
-        viewer: Viewer | None,
-        *,
-        method: str,
-        path: str,
-    ) -> None:
-        self._service = service
+    def __init__(self, request: Request, session: AsyncSession) -> None:
+        # Built by the articles and comments providers for every request, reads included, so
+        # it only keeps what it is given: the service behind it is built by the first request
+        # that sends a key (reads never do, creates without a key neither).
+        self._request = request
         self._session = session
-        self._viewer = viewer
-        self._method = method
-        self._path = path
 
     async def run(
         self,
@@ -86,10 +78,12 @@ class IdempotentRequests:
         canonical = orjson.dumps(
             body.model_dump(mode="json", exclude_unset=True), option=orjson.OPT_SORT_KEYS
         )
-        fingerprint = request_fingerprint(self._method, self._path, canonical)
+        request = self._request
+        fingerprint = request_fingerprint(request.method, request.url.path, canonical)
+        service = self._service()
         await self._session.rollback()  # step 1: nothing but authentication's reads to lose
-        outcome = await self._service.claim(
-            user_id=required(self._viewer).id, key=key, fingerprint=fingerprint
+        outcome = await service.claim(
+            user_id=required(viewer_of(request)).id, key=key, fingerprint=fingerprint
         )
         if isinstance(outcome, StoredResponse):
             replay = response_model.model_validate_json(outcome.body)
@@ -100,48 +94,41 @@ class IdempotentRequests:
         try:
             result = await work()
             status = STATUS_CODES[operation_id][0]
-            await self._service.complete(outcome, status=status, body=result.model_dump_json())
+            await service.complete(outcome, status=status, body=result.model_dump_json())
         except BaseException:
             await self._session.rollback()
             try:
-                await self._service.release(outcome)
+                await service.release(outcome)
             except Exception:  # the key then frees itself after the lock timeout
                 logger.warning("idempotency_key_not_released", exc_info=True)
             raise
         return result
 
-
-async def get_own_sessions(request: Request) -> async_sessionmaker[AsyncSession]:
-    """Sessions outside the request's transaction: idempotency claims commit on their own."""
-    sessions: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
-    return sessions
-
-
-async def get_clock() -> Callable[[], datetime]:
-    """What time it is for idempotency keys; tests replace it to let keys expire."""
-    return utc_now
-
-
-async def get_idempotent_requests(
-    request: Request,
-    session: SessionDep,
-    own_sessions: Annotated[async_sessionmaker[AsyncSession], Depends(get_own_sessions)],
-    clock: Annotated[Callable[[], datetime], Depends(get_clock)],
-) -> IdempotentRequests:
-    # Solved for every request of the articles and comments tags, reads included: settings and
-    # viewer come straight from the app and the request, not as further dependencies.
-    settings: Settings = request.app.state.settings
-    viewer = viewer_of(request)
-    service = IdempotencyService(
-        session,
-        own_sessions,
-        ttl=timedelta(seconds=settings.idempotency_ttl_seconds),
-        lock_timeout=timedelta(seconds=settings.idempotency_lock_timeout_seconds),
-        clock=clock,
-    )
-    return IdempotentRequests(
-        service, session, viewer, method=request.method, path=request.url.path
-    )
+    def _service(self) -> IdempotencyService:
+        state = self._request.app.state
+        settings: Settings = state.settings
+        sources: IdempotencySources = state.idempotency
+        return IdempotencyService(
+            self._session,
+            sources.own_sessions or state.sessionmaker,
+            ttl=timedelta(seconds=settings.idempotency_ttl_seconds),
+            lock_timeout=timedelta(seconds=settings.idempotency_lock_timeout_seconds),
+            clock=sources.clock,
+        )
 
 
-IdempotencyDep = Annotated[IdempotentRequests, Depends(get_idempotent_requests)]
+@dataclass(slots=True)
+class IdempotencySources:
+    """What idempotency keys take from outside the request; ``app.state.idempotency``.
+
+    Plain attributes rather than FastAPI dependencies: the articles and comments providers
+    run on every read of their tags, and each dependency FastAPI solves there costs CPU on every
+    list page, for the two create operations that use it. Tests replace them here.
+    """
+
+    clock: Callable[[], datetime] = utc_now
+    """What time it is for idempotency keys; tests move it to let keys expire."""
+
+    own_sessions: async_sessionmaker[AsyncSession] | None = None
+    """Sessions outside the request's transaction, where claims commit on their own; None
+    for the app's sessionmaker (``app.state.sessionmaker``)."""
