@@ -10,6 +10,8 @@ CORS allow-list, HSTS): the shared integration app runs without limits.
   everything is rolled back). ``served.client`` calls it from 127.0.0.1;
   ``served.client_from(host)`` opens a client with another address.
 - ``snapshot()``: every row of every table, to show that a refused request wrote nothing.
+- ``cast``: the access-control attacks' people (tests/security/actors.py) on an app with the
+  default test settings.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
@@ -32,6 +34,10 @@ from conduit.core.settings import Settings
 from conduit.main import create_app
 from tests.integration.api import Account, db_snapshot
 from tests.integration.conftest import BASE_URL, RequestSessions
+
+if TYPE_CHECKING:  # actors.py imports Served from here
+    from tests.factories import Factory
+    from tests.security.actors import Cast
 
 JWT_SECRET = "security-tests-secret-of-at-least-32-chars"
 CLIENT_HOST = "127.0.0.1"
@@ -103,3 +109,13 @@ def snapshot(
         return await db_snapshot(session_factory)
 
     return take
+
+
+@pytest.fixture
+async def cast(
+    serve: Serve, make_settings: Callable[..., Settings], factory: Factory
+) -> AsyncIterator[Cast]:
+    from tests.security.actors import build_cast  # here: actors.py imports this module
+
+    async with serve(make_settings()) as served:
+        yield await build_cast(served, factory)

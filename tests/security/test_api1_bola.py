@@ -8,25 +8,15 @@ and the database is left exactly as it was.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
 import pytest
 
-from conduit.core.settings import Settings
-from tests.factories import Factory
 from tests.integration.api import assert_only_error
-from tests.security.actors import Cast, build_cast
-from tests.security.conftest import Serve, Snapshot
+from tests.security.actors import Cast
+from tests.security.conftest import Snapshot
 
 Snap = Callable[[], Awaitable[Snapshot]]
-
-
-@pytest.fixture
-async def cast(
-    serve: Serve, make_settings: Callable[..., Settings], factory: Factory
-) -> AsyncIterator[Cast]:
-    async with serve(make_settings()) as served:
-        yield await build_cast(served, factory)
 
 
 class TestAnotherUsersArticle:

@@ -12,7 +12,7 @@ import base64
 import json
 import statistics
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -27,19 +27,11 @@ from conduit.core.settings import Settings
 from conduit.db.models import User
 from tests.factories import DEFAULT_PASSWORD, Factory
 from tests.integration.api import Account, Api, assert_only_error, auth
-from tests.security.actors import Cast, build_cast
+from tests.security.actors import Cast
 from tests.security.conftest import JWT_SECRET, Serve, Snapshot
 
 Snap = Callable[[], Awaitable[Snapshot]]
 ARTICLE = {"article": {"title": "Sneaky", "description": "d", "body": "b"}}
-
-
-@pytest.fixture
-async def cast(
-    serve: Serve, make_settings: Callable[..., Settings], factory: Factory
-) -> AsyncIterator[Cast]:
-    async with serve(make_settings()) as served:
-        yield await build_cast(served, factory)
 
 
 def _b64(data: dict[str, Any]) -> str:

@@ -9,14 +9,12 @@ no password hash, token version, ban state or email where they do not belong.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
 import pytest
 
-from conduit.core.settings import Settings
-from tests.factories import Factory
 from tests.integration.api import (
     LIST_ITEM_FIELDS,
     PROFILE_FIELDS,
@@ -24,21 +22,13 @@ from tests.integration.api import (
     Json,
     assert_error,
 )
-from tests.security.actors import Cast, build_cast
-from tests.security.conftest import Serve, Snapshot
+from tests.security.actors import Cast
+from tests.security.conftest import Snapshot
 
 Snap = Callable[[], Awaitable[Snapshot]]
 ADMIN_USER_FIELDS = {"username", "email", "role", "banned", "bannedAt", "createdAt"}
 NEW_USER = {"username": "mallory", "email": "mallory@example.com", "password": "mallory-pw"}
 NEW_ARTICLE = {"title": "Title", "description": "Description", "body": "Body"}
-
-
-@pytest.fixture
-async def cast(
-    serve: Serve, make_settings: Callable[..., Settings], factory: Factory
-) -> AsyncIterator[Cast]:
-    async with serve(make_settings()) as served:
-        yield await build_cast(served, factory)
 
 
 # name -> (actor, method, path, body with the smuggled property, the property's name)

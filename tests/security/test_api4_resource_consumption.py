@@ -8,26 +8,16 @@ floods (429) in test_rate_limits.py.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
 import pytest
 
-from conduit.core.settings import Settings
-from tests.factories import Factory
 from tests.integration.api import assert_only_error
-from tests.security.actors import Cast, build_cast
-from tests.security.conftest import Serve, Snapshot
+from tests.security.actors import Cast
+from tests.security.conftest import Snapshot
 
 Snap = Callable[[], Awaitable[Snapshot]]
 DEPTH = 200_000  # 400 KB of brackets: under the 1 MiB limit, so the parser itself must cope
-
-
-@pytest.fixture
-async def cast(
-    serve: Serve, make_settings: Callable[..., Settings], factory: Factory
-) -> AsyncIterator[Cast]:
-    async with serve(make_settings()) as served:
-        yield await build_cast(served, factory)
 
 
 def nested(depth: int) -> str:

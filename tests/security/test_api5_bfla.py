@@ -9,29 +9,20 @@ table. Anonymous callers get 401, users and moderators 403, undocumented methods
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import httpx
 import pytest
 
-from conduit.core.settings import Settings
 from generated.manifest import OPERATIONS, ROLES, SECURITY
-from tests.factories import DEFAULT_PASSWORD, Factory
+from tests.factories import DEFAULT_PASSWORD
 from tests.integration.api import Account, Api, Json, assert_only_error
-from tests.security.actors import Cast, build_cast
-from tests.security.conftest import Serve, Snapshot
+from tests.security.actors import Cast
+from tests.security.conftest import Snapshot
 
 Snap = Callable[[], Awaitable[Snapshot]]
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE")
-
-
-@pytest.fixture
-async def cast(
-    serve: Serve, make_settings: Callable[..., Settings], factory: Factory
-) -> AsyncIterator[Cast]:
-    async with serve(make_settings()) as served:
-        yield await build_cast(served, factory)
 
 
 @dataclass(frozen=True, slots=True)
