@@ -10,6 +10,8 @@ in-process tests cannot give: real sockets, real parallelism on the pool, signal
   of the caller's own ``CONDUIT_`` variables leak in; rate limiting is off unless ``env`` turns
   it on. ``wait_ready()`` polls ``/readyz``;
   ``terminate()`` / ``kill()`` send SIGTERM / SIGKILL; ``stop()`` is the fixtures' clean-up.
+- ``running_server(database_url, var_dir, ...)``: ``async with`` a started, ready server,
+  stopped when the block ends, however it ends.
 - ``cheap_argon2``: settings that make registration cost ~1 ms instead of ~50 ms.
 """
 
@@ -24,7 +26,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -186,3 +188,20 @@ class ServerProcess:
             if await self.wait_exit() is None:
                 self.kill()
         self.process.wait()
+
+
+@contextlib.asynccontextmanager
+async def running_server(
+    database_url: str,
+    var_dir: Path,
+    *,
+    env: Mapping[str, str] | None = None,
+    app: str = APP_FACTORY,
+) -> AsyncIterator[ServerProcess]:
+    """``ServerProcess.start``, ready to serve; stopped and reaped when the block ends."""
+    server = ServerProcess.start(database_url, var_dir, env=env, app=app)
+    try:
+        await server.wait_ready()
+        yield server
+    finally:
+        await server.stop()

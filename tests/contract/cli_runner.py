@@ -53,10 +53,10 @@ from tests.contract.auth_documents import ADMIN_DOCUMENT, AUTH_DOCUMENT_VARIABLE
 from tests.live_server import (
     APP_FACTORY,
     JWT_SECRET,
-    ServerProcess,
     cheap_argon2,
     create_database,
     drop_database,
+    running_server,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -238,9 +238,7 @@ async def against_live_server(args: argparse.Namespace, seed: int) -> int:
     database_url = await create_database(ADMIN_URL)
     try:
         env = {**cheap_argon2, "CONDUIT_ENVIRONMENT": "production"}
-        server = ServerProcess.start(database_url, args.report_dir, env=env, app=args.app)
-        try:
-            await server.wait_ready()
+        async with running_server(database_url, args.report_dir, env=env, app=args.app) as server:
             people = identities()
             await enroll(server.base_url, database_url, people)
             # The passwords are the run's own, for a database dropped at the end; still, the
@@ -253,8 +251,6 @@ async def against_live_server(args: argparse.Namespace, seed: int) -> int:
             if status != 0:
                 say(f"server log: {shown(server.log)}")
             return status
-        finally:
-            await server.stop()
     finally:
         await drop_database(ADMIN_URL, database_url)
 

@@ -17,7 +17,13 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from tests.conftest import POSTGRES_ADMIN_URL
-from tests.live_server import ServerProcess, cheap_argon2, create_database, drop_database
+from tests.live_server import (
+    ServerProcess,
+    cheap_argon2,
+    create_database,
+    drop_database,
+    running_server,
+)
 
 SERVER_SETTINGS = {
     **cheap_argon2,
@@ -41,14 +47,9 @@ async def live_database() -> AsyncIterator[str]:
 async def live_server(
     live_database: str, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[ServerProcess]:
-    server = ServerProcess.start(
-        live_database, tmp_path_factory.mktemp("reliability"), env=SERVER_SETTINGS
-    )
-    try:
-        await server.wait_ready()
+    directory = tmp_path_factory.mktemp("reliability")
+    async with running_server(live_database, directory, env=SERVER_SETTINGS) as server:
         yield server
-    finally:
-        await server.stop()
 
 
 @pytest.fixture

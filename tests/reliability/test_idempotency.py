@@ -20,7 +20,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.integration.api import PASSWORD, Account, assert_only_error
-from tests.live_server import ServerProcess
+from tests.live_server import ServerProcess, running_server
 from tests.reliability.conftest import SERVER_SETTINGS
 
 pytestmark = pytest.mark.postgres
@@ -34,14 +34,9 @@ async def other_server(
     live_database: str, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[ServerProcess]:
     """A second process on the same database as ``live_server``."""
-    server = ServerProcess.start(
-        live_database, tmp_path_factory.mktemp("other-server"), env=SERVER_SETTINGS
-    )
-    try:
-        await server.wait_ready()
+    directory = tmp_path_factory.mktemp("other-server")
+    async with running_server(live_database, directory, env=SERVER_SETTINGS) as server:
         yield server
-    finally:
-        await server.stop()
 
 
 @pytest.fixture

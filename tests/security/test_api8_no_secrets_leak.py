@@ -26,6 +26,7 @@ from tests.live_server import (
     cheap_argon2,
     create_database,
     drop_database,
+    running_server,
 )
 
 PASSWORD = "first-password-9d1c"
@@ -52,12 +53,8 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
 @pytest.fixture
 async def server(database_url: str, tmp_path: Path) -> AsyncIterator[ServerProcess]:
     env = {**cheap_argon2, "CONDUIT_LOG_LEVEL": "DEBUG"}
-    started = ServerProcess.start(database_url, tmp_path, env=env)
-    try:
-        await started.wait_ready()
+    async with running_server(database_url, tmp_path, env=env) as started:
         yield started
-    finally:
-        await started.stop()
 
 
 async def stored_hashes(database_url: str) -> list[str]:
