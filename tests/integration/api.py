@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from conduit.db.models import Base
@@ -202,3 +202,9 @@ async def db_snapshot(
             rows = (await session.execute(select(table))).all()
             snapshot[table.name] = sorted((tuple(row) for row in rows), key=repr)
     return snapshot
+
+
+async def count_rows(sessions: async_sessionmaker[AsyncSession], model: type[object]) -> int:
+    """How many rows the table of ``model`` holds, read in a session of its own."""
+    async with sessions() as session:
+        return int(await session.scalar(select(func.count()).select_from(model)) or 0)

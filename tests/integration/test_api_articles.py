@@ -7,7 +7,6 @@ import re
 
 import httpx
 import pytest
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from conduit.db.models import ArticleTag, Comment, Favorite
@@ -20,6 +19,7 @@ from tests.integration.api import (
     assert_error,
     assert_timestamp,
     auth,
+    count_rows,
     db_snapshot,
     slugs,
 )
@@ -31,11 +31,6 @@ async def update_article(
     return await client.put(
         f"/api/articles/{slug}", json={"article": fields}, headers=author.headers
     )
-
-
-async def rows(sessions: async_sessionmaker[AsyncSession], model: type[object]) -> int:
-    async with sessions() as session:
-        return int(await session.scalar(select(func.count()).select_from(model)) or 0)
 
 
 class TestCreateArticle:
@@ -282,9 +277,9 @@ class TestDeleteArticle:
             await api.favorite(fan, slug)
         response = await client.delete(f"/api/articles/{doomed}", headers=author.headers)
         assert response.status_code == 204
-        assert await rows(session_factory, Comment) == 1
-        assert await rows(session_factory, Favorite) == 1
-        assert await rows(session_factory, ArticleTag) == 2
+        assert await count_rows(session_factory, Comment) == 1
+        assert await count_rows(session_factory, Favorite) == 1
+        assert await count_rows(session_factory, ArticleTag) == 2
         assert sorted(await api.tags()) == ["kept", "shared"]
         assert slugs(await api.list_articles(favorited=fan.username)) == [kept]
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from conduit.db.models import IdempotencyKey
@@ -14,6 +13,7 @@ from conduit.domain.errors import RequestInProgress, ValidationFailed
 from conduit.domain.idempotency import Claim, StoredResponse
 from conduit.services.idempotency import PURGE_BATCH, IdempotencyService
 from tests.factories import Factory
+from tests.integration.api import count_rows
 
 TTL = timedelta(seconds=60)
 LOCK_TIMEOUT = timedelta(seconds=10)
@@ -51,11 +51,6 @@ async def claimed(service: IdempotencyService, user_id: int, key: str = "k") -> 
     outcome = await service.claim(user_id=user_id, key=key, fingerprint="f")
     assert isinstance(outcome, Claim), outcome
     return outcome
-
-
-async def keys(sessions: async_sessionmaker[AsyncSession]) -> int:
-    async with sessions() as session:
-        return int(await session.scalar(select(func.count()).select_from(IdempotencyKey)) or 0)
 
 
 class TestClaim:
@@ -153,6 +148,6 @@ class TestExpiry:
         clock.now += TTL
 
         await claimed(service, user_id, key="new")
-        assert await keys(session_factory) == 5 + 1
+        assert await count_rows(session_factory, IdempotencyKey) == 5 + 1
         await claimed(service, user_id, key="newer")
-        assert await keys(session_factory) == 2
+        assert await count_rows(session_factory, IdempotencyKey) == 2
