@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
 from sqlalchemy.pool import StaticPool
@@ -56,7 +57,26 @@ def create_engine(
             # asyncpg waits 60 s by default; with the database down, requests must fail fast.
             "timeout": connect_timeout,
         }
+        engine = _create_async_engine(parsed, **kwargs)
+        _install_asyncpg_hooks(engine)
+        return engine
     return _create_async_engine(parsed, **kwargs)
+
+
+def _install_asyncpg_hooks(engine: AsyncEngine) -> None:
+    """Never hand out a connection the server has already closed.
+
+    Pre-ping would find them with a round trip per checkout; this looks at state asyncpg
+    already has. A connection the server ends while it is in use is the request's 503
+    (api/errors.py), and is then discarded.
+    """
+
+    @event.listens_for(engine.sync_engine.pool, "checkout")
+    def _on_checkout(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+        # Closed while it sat in the pool (server restart, idle timeout, a killed backend):
+        # the pool replaces it with a new one instead of failing the request that drew it.
+        if dbapi_connection.driver_connection.is_closed():
+            raise DisconnectionError("the server closed this pooled connection")
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -81,9 +81,21 @@ class ConnectionLost(ConnectionError):
     """The database connection broke under a driver-level statement: the server went away.
 
     asyncpg reports it as its own InterfaceError ("connection is closed"), which also means
-    misuse; SQLAlchemy would have raised an invalidated DBAPIError. As a ConnectionError it is
-    answered like any unreachable database (api/errors.py: 503 with Retry-After).
+    misuse, or, when the statement was sent after the server's FATAL goodbye arrived but
+    before its socket closed, as an InternalClientError ("another operation is in progress")
+    after which it closes the connection itself. SQLAlchemy would have raised an invalidated
+    DBAPIError. As a ConnectionError it is answered like any unreachable database
+    (api/errors.py: 503 with Retry-After).
     """
+
+
+# What a driver-level statement raises when its connection, not the statement, failed.
+_BROKEN = (
+    asyncpg.InterfaceError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InternalClientError,
+    OSError,
+)
 
 
 class Row(Protocol):
@@ -148,10 +160,13 @@ class Query:
         try:
             with span(compiled.sql) if span is not None else nullcontext():
                 records: list[asyncpg.Record] = await driver.fetch(compiled.sql, *arguments)
-        except (asyncpg.InterfaceError, asyncpg.PostgresConnectionError, OSError) as error:
+        except _BROKEN as error:
+            # Asked before invalidating, which closes it: closed by the server or by asyncpg
+            # giving up on it is "the database went away"; open, the statement misused it.
+            lost = driver.is_closed() and not isinstance(error, ConnectionError)
             # The connection is broken or in an unknown state: never give it back to the pool.
             await connection.invalidate()
-            if driver.is_closed() and not isinstance(error, ConnectionError):
+            if lost:
                 # Said the way SQLAlchemy would say it: the database went away (503), not a bug.
                 raise ConnectionLost("the database connection was lost") from error
             raise
