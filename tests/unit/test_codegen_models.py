@@ -107,6 +107,22 @@ class TestTimestamps:
         assert dumped["createdAt"] == expected
         assert format_timestamp(value) == expected
 
+    def test_remembered_strings_follow_the_instant_not_the_object(self) -> None:
+        # format_timestamp remembers what it formatted; a zone-shifted equal instant must get
+        # the same string and the next millisecond its own.
+        instant = datetime(2016, 2, 18, 3, 22, 56, 637000, tzinfo=UTC)
+        shifted = instant.astimezone(timezone(timedelta(hours=-5)))
+        later = instant + timedelta(milliseconds=1)
+
+        formatted = [format_timestamp(value) for value in (instant, shifted, later, instant)]
+
+        assert formatted == [
+            "2016-02-18T03:22:56.637Z",
+            "2016-02-18T03:22:56.637Z",
+            "2016-02-18T03:22:56.638Z",
+            "2016-02-18T03:22:56.637Z",
+        ]
+
     def test_naive_datetimes_are_refused(self) -> None:
         with pytest.raises(ValidationError):
             models.Comment(
