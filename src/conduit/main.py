@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -34,6 +35,7 @@ from generated.routes import AuthDependencies, Providers
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace import TracerProvider
+    from sqlalchemy.ext.asyncio import AsyncEngine
 
 logger = structlog.get_logger(__name__)
 
@@ -91,7 +93,7 @@ def create_app(settings: Settings) -> FastAPI:
         try:
             yield
         finally:
-            await engine.dispose()
+            await _close_database(engine, settings)
             if redis is not None:
                 await redis.aclose()
             if tracer_provider is not None:
@@ -144,6 +146,22 @@ def create_app(settings: Settings) -> FastAPI:
     install_health(app, metrics)
     _add_middleware(app, settings, metrics, limiter, tracer_provider)
     return app
+
+
+async def _close_database(engine: AsyncEngine, settings: Settings) -> None:
+    """Close the pool's connections, waiting at most as long as for a new one to open.
+
+    Closing a connection sends the server a goodbye and waits, without a limit, for the server
+    to close its end. One the server ended without the socket closing (a server gone without a
+    word, a network partition) never is, and the worker would never exit. It is exiting: what
+    is left open, the operating system closes.
+    """
+    timeout = settings.db_connect_timeout_seconds
+    try:
+        async with asyncio.timeout(timeout):
+            await engine.dispose()
+    except TimeoutError:
+        logger.warning("database_close_timed_out", seconds=timeout)
 
 
 def _tracer_provider(settings: Settings) -> TracerProvider | None:

@@ -11,13 +11,16 @@ once through a driver-level statement (the article list) and once through the SQ
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from pydantic import SecretStr
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
@@ -74,30 +77,42 @@ async def proxy(database: str) -> AsyncIterator[HoldingProxy]:
         yield proxy
 
 
-@pytest.fixture
-async def client(
-    database: str, proxy: HoldingProxy, tmp_path: Path
-) -> AsyncIterator[httpx.AsyncClient]:
+def app_behind(proxy: HoldingProxy, database: str, tmp_path: Path, **settings: Any) -> FastAPI:
+    """The app, on ``database`` through ``proxy``."""
     url = make_url(database).set(host="127.0.0.1", port=proxy.port)
-    settings = Settings(
-        environment="test",
-        database_url=url.render_as_string(hide_password=False),
-        var_dir=tmp_path,
-        jwt_secret=SecretStr("terminated-connections-secret-of-32-chars"),
-        argon2_memory_kib=1024,
-        argon2_time_cost=1,
-        argon2_parallelism=1,
-        rate_limit_enabled=False,
-        # One connection: every request draws the connection the test terminated.
-        db_pool_size=1,
-        db_max_overflow=0,
+    return create_app(
+        Settings(
+            environment="test",
+            database_url=url.render_as_string(hide_password=False),
+            var_dir=tmp_path,
+            jwt_secret=SecretStr("terminated-connections-secret-of-32-chars"),
+            argon2_memory_kib=1024,
+            argon2_time_cost=1,
+            argon2_parallelism=1,
+            rate_limit_enabled=False,
+            # One connection: every request draws the connection the test terminated.
+            db_pool_size=1,
+            db_max_overflow=0,
+            **settings,
+        )
     )
-    app = create_app(settings)
+
+
+@asynccontextmanager
+async def client_of(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with (
         app.router.lifespan_context(app),
         httpx.AsyncClient(transport=transport, base_url="http://conduit.test") as client,
     ):
+        yield client
+
+
+@pytest.fixture
+async def client(
+    database: str, proxy: HoldingProxy, tmp_path: Path
+) -> AsyncIterator[httpx.AsyncClient]:
+    async with client_of(app_behind(proxy, database, tmp_path)) as client:
         yield client
 
 
@@ -152,3 +167,20 @@ async def test_a_connection_drawn_between_goodbye_and_close_is_a_503_then_replac
     }
     recovered = await send(client, call)
     assert recovered.status_code == call.status, recovered.text
+
+
+async def test_shutdown_gives_up_on_a_connection_the_server_ended_without_closing(
+    proxy: HoldingProxy, database: str, tmp_path: Path
+) -> None:
+    # Closing a connection politely waits for the server to close its end; one that never will
+    # (a server gone without a word, a network partition) must not hold the process forever.
+    app = app_behind(proxy, database, tmp_path, db_connect_timeout_seconds=0.5)
+    async with asyncio.timeout(30):  # the test's own guard: without the fix this hangs
+        async with client_of(app) as client:
+            assert (await client.get("/api/articles")).status_code == 200
+            proxy.hold_next_close = True
+            await terminate_app_connections(database, proxy)
+            stopping = time.monotonic()
+        stopped = time.monotonic()
+
+    assert stopped - stopping < 5
