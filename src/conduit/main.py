@@ -61,6 +61,7 @@ def create_app(settings: Settings) -> FastAPI:
             max_overflow=settings.db_max_overflow,
             pool_timeout=settings.db_pool_timeout_seconds,
             connect_timeout=settings.db_connect_timeout_seconds,
+            statement_timeout=settings.db_statement_timeout_seconds,
         )
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)

@@ -26,6 +26,10 @@ class HoldingProxy:
     # own goodbyes included) close as usual.
     hold_next_close: bool = False
     port: int = 0  # where the app connects, once listening
+    # While set, bytes are held back both ways, as in a network partition: nothing is refused or
+    # closed, nothing arrives.
+    stalled: bool = False
+    _flowing: asyncio.Event = field(default_factory=asyncio.Event)
     # Set each time the server ends one of the proxied connections.
     server_closed: asyncio.Event = field(default_factory=asyncio.Event)
     _pumps: set[asyncio.Task[None]] = field(default_factory=set)
@@ -48,6 +52,8 @@ class HoldingProxy:
     ) -> None:
         with contextlib.suppress(ConnectionError):
             while chunk := await reader.read(CHUNK):
+                if self.stalled:
+                    await self._flowing.wait()
                 writer.write(chunk)
                 await writer.drain()
         if from_server:
@@ -57,6 +63,14 @@ class HoldingProxy:
                 self._held.append(writer)
                 return
         writer.close()
+
+    def stall(self) -> None:
+        self.stalled = True
+        self._flowing.clear()
+
+    def resume(self) -> None:
+        self.stalled = False
+        self._flowing.set()
 
     async def close(self) -> None:
         for writer in self._held:

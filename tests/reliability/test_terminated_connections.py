@@ -184,3 +184,25 @@ async def test_shutdown_gives_up_on_a_connection_the_server_ended_without_closin
         stopped = time.monotonic()
 
     assert stopped - stopping < 5
+
+
+@pytest.mark.parametrize("call", CALLS)
+async def test_a_database_gone_silent_is_a_503_within_the_statement_timeout(
+    proxy: HoldingProxy, database: str, tmp_path: Path, call: Call
+) -> None:
+    # A network partition: the connection stays open and nothing comes back. Without a limit,
+    # the request would wait for the operating system to give up on TCP (minutes).
+    app = app_behind(proxy, database, tmp_path, db_statement_timeout_seconds=1.0)
+    async with asyncio.timeout(60), client_of(app) as client:
+        assert (await send(client, call)).status_code == call.status
+        proxy.stall()
+        started = time.monotonic()
+        failed = await send(client, call)
+        waited = time.monotonic() - started
+        proxy.resume()
+
+        assert failed.status_code == 503, failed.text
+        assert failed.headers["Retry-After"] == "1"
+        assert waited < 5
+        recovered = await send(client, call)
+        assert recovered.status_code == call.status, recovered.text

@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     # How long a request waits for a free connection before it gets 503.
     db_pool_timeout_seconds: float = Field(default=5.0, gt=0)
     db_connect_timeout_seconds: float = Field(default=3.0, gt=0)
+    # How long a statement may go unanswered before its request gets 503: a database that went
+    # silent (a network partition) would otherwise hold requests until TCP gives up, minutes on.
+    db_statement_timeout_seconds: float = Field(default=10.0, gt=0)
 
     jwt_secret: SecretStr | None = None
     # Key rotation, as JSON: [{"kid": "2026-11", "secret": "..."}, {"kid": "2026-05", ...}]. The

@@ -24,13 +24,16 @@ def create_engine(
     pool_recycle: int = 1_800,
     pool_pre_ping: bool = False,
     connect_timeout: float = 5.0,
+    statement_timeout: float | None = None,
     echo: bool = False,
     application_name: str = "conduit",
 ) -> AsyncEngine:
     """Create an async engine for `sqlite+aiosqlite://` or `postgresql+asyncpg://` URLs.
 
     Pool arguments apply to PostgreSQL and file-based SQLite. Pre-ping is off by
-    default because it costs a round trip on every checkout.
+    default because it costs a round trip on every checkout. ``statement_timeout`` (seconds,
+    PostgreSQL) bounds how long any statement may go unanswered; None waits as long as it
+    takes (migrations, seeding).
     """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -56,6 +59,8 @@ def create_engine(
             "server_settings": {"application_name": application_name},
             # asyncpg waits 60 s by default; with the database down, requests must fail fast.
             "timeout": connect_timeout,
+            # Client-side, so it holds when the server cannot even be told to stop.
+            "command_timeout": statement_timeout,
         }
         engine = _create_async_engine(parsed, **kwargs)
         _install_asyncpg_hooks(engine)
