@@ -2,7 +2,8 @@
 in-process tests cannot give: real sockets, real parallelism on the pool, signals, crashes.
 
 - ``create_database(admin_url)`` / ``drop_database(admin_url, url)``: a fresh, migrated
-  ``conduit_<hex>`` database on the server behind ``admin_url`` (a ``postgres`` database URL).
+  ``conduit_<hex>`` database on the server behind ``admin_url`` (a ``postgres`` database URL);
+  ``fresh_database(admin_url)``: the same as ``async with``, dropped when the block ends.
 - ``ServerProcess.start(database_url, var_dir, env=...)``: uvicorn with the app factory, run the
   way ``make serve`` runs it (uvloop, httptools, no access log), on a free port, in a session of
   its own so a signal meant for it never reaches pytest. ``app`` names another factory (a test's
@@ -12,7 +13,8 @@ in-process tests cannot give: real sockets, real parallelism on the pool, signal
   ``terminate()`` / ``kill()`` send SIGTERM / SIGKILL; ``stop()`` is the fixtures' clean-up.
 - ``running_server(database_url, var_dir, ...)``: ``async with`` a started, ready server,
   stopped when the block ends, however it ends.
-- ``cheap_argon2``: settings that make registration cost ~1 ms instead of ~50 ms.
+- ``cheap_argon2``: ``tests.app_settings.CHEAP_ARGON2`` as environment variables (registration
+  ~1 ms instead of ~50 ms).
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from conduit.db.migrate import upgrade_async
+from tests.app_settings import CHEAP_ARGON2
 
 HOST = "127.0.0.1"
 START_TIMEOUT_SECONDS = 60.0
@@ -46,11 +49,7 @@ JWT_SECRET = "live-server-tests-secret-of-at-least-32-characters"
 APP_FACTORY = "conduit.main:create_app_from_env"
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
-cheap_argon2 = {
-    "CONDUIT_ARGON2_MEMORY_KIB": "1024",
-    "CONDUIT_ARGON2_TIME_COST": "1",
-    "CONDUIT_ARGON2_PARALLELISM": "1",
-}
+cheap_argon2 = {f"CONDUIT_{name.upper()}": str(value) for name, value in CHEAP_ARGON2.items()}
 
 # Variables an outer `make` exports; the server must not inherit its jobserver or overrides.
 _MAKE_VARIABLES = ("MAKEFLAGS", "MFLAGS", "MAKEOVERRIDES", "MAKELEVEL")
@@ -90,6 +89,17 @@ async def drop_database(admin_url: str, url: str) -> None:
             await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     finally:
         await admin.dispose()
+
+
+@contextlib.asynccontextmanager
+async def fresh_database(admin_url: str) -> AsyncIterator[str]:
+    """``async with`` a database from ``create_database``, dropped when the block ends, however
+    it ends."""
+    url = await create_database(admin_url)
+    try:
+        yield url
+    finally:
+        await drop_database(admin_url, url)
 
 
 def _admin_engine(admin_url: str) -> AsyncEngine:

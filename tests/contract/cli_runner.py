@@ -54,8 +54,7 @@ from tests.live_server import (
     APP_FACTORY,
     JWT_SECRET,
     cheap_argon2,
-    create_database,
-    drop_database,
+    fresh_database,
     running_server,
 )
 
@@ -235,8 +234,7 @@ async def against_live_server(args: argparse.Namespace, seed: int) -> int:
     args.report_dir.mkdir(parents=True, exist_ok=True)
     for old_log in args.report_dir.glob("server-*.log"):
         old_log.unlink()
-    database_url = await create_database(ADMIN_URL)
-    try:
+    async with fresh_database(ADMIN_URL) as database_url:
         env = {**cheap_argon2, "CONDUIT_ENVIRONMENT": "production"}
         async with running_server(database_url, args.report_dir, env=env, app=args.app) as server:
             people = identities()
@@ -251,8 +249,6 @@ async def against_live_server(args: argparse.Namespace, seed: int) -> int:
             if status != 0:
                 say(f"server log: {shown(server.log)}")
             return status
-    finally:
-        await drop_database(ADMIN_URL, database_url)
 
 
 async def main_async(args: argparse.Namespace, seed: int) -> int:

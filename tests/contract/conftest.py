@@ -22,15 +22,14 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 import schemathesis
 from fastapi import FastAPI
-from pydantic import SecretStr
 from schemathesis.python import asgi
 from schemathesis.specs.openapi.schemas import OpenApiSchema
 
 from conduit import create_admin
-from conduit.core.settings import Settings
 from conduit.db.migrate import upgrade_async
 from conduit.main import create_app
 from generated import models
+from tests.app_settings import app_settings
 from tests.conftest import BACKENDS, _postgres_database
 from tests.contract import idempotency_keys  # noqa: F401 - registers its before_call hook
 from tests.contract.auth import (
@@ -70,17 +69,12 @@ async def contract_database_url(
 def contract_app(
     contract_database_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[FastAPI]:
-    settings = Settings(
-        environment="test",
-        var_dir=tmp_path_factory.mktemp("contract-var"),
-        database_url=contract_database_url,
-        jwt_secret=SecretStr("contract-tests-secret-of-at-least-32-chars"),
-        # The cheapest argon2 the settings allow: the suite fuzzes behaviour, not hashing.
-        argon2_memory_kib=1024,
-        argon2_time_cost=1,
-        argon2_parallelism=1,
+    settings = app_settings(
+        contract_database_url,
+        tmp_path_factory.mktemp("contract-var"),
         # Limits on, so every response carries its RateLimit-* headers, but out of reach: the
         # fuzzer sends thousands of requests from one address. Fixed windows cost least.
+        rate_limit_enabled=True,
         rate_limit_strategy="fixed-window",
         rate_limit_login="1000000/minute",
         rate_limit_register="1000000/minute",
@@ -99,14 +93,7 @@ async def contract_admin(
 ) -> tuple[str, str]:
     password = uuid.uuid4().hex
     admin = models.NewUser(username="contract-admin", email="admin@example.com", password=password)
-    settings = Settings(
-        environment="test",
-        var_dir=tmp_path_factory.mktemp("contract-admin-var"),
-        database_url=contract_database_url,
-        argon2_memory_kib=1024,
-        argon2_time_cost=1,
-        argon2_parallelism=1,
-    )
+    settings = app_settings(contract_database_url, tmp_path_factory.mktemp("contract-admin-var"))
     await create_admin.create(settings, admin)
     return admin.email, password
 

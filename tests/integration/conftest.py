@@ -21,7 +21,6 @@ from collections.abc import AsyncIterator, Iterator
 import httpx
 import pytest
 from fastapi import FastAPI
-from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from conduit.api.deps import get_session
@@ -29,6 +28,7 @@ from conduit.api.idempotency import IdempotencySources
 from conduit.core.security import TokenCodec
 from conduit.core.settings import Settings
 from conduit.main import create_app
+from tests.app_settings import app_settings
 from tests.integration.api import Api
 
 BASE_URL = "http://conduit.test"
@@ -36,18 +36,9 @@ BASE_URL = "http://conduit.test"
 
 @pytest.fixture(scope="session")
 def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    return Settings(
-        environment="test",
-        database_url=database_url,
-        var_dir=tmp_path_factory.mktemp("var"),
-        jwt_secret=SecretStr("integration-tests-secret-of-at-least-32-chars"),
-        argon2_memory_kib=1024,
-        argon2_time_cost=1,
-        argon2_parallelism=1,
-        # One app serves every test of a backend; tests/security tests the limits on apps of
-        # their own.
-        rate_limit_enabled=False,
-    )
+    # Rate limits off: one app serves every test of a backend; tests/security tests the limits
+    # on apps of their own.
+    return app_settings(database_url, tmp_path_factory.mktemp("var"))
 
 
 class RequestSessions:

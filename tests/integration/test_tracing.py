@@ -18,12 +18,12 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
-from pydantic import SecretStr
 
 from conduit.api import tags
 from conduit.core.settings import Settings
 from conduit.db.migrate import upgrade_async
 from conduit.main import create_app
+from tests.app_settings import app_settings
 from tests.conftest import BACKENDS, _postgres_database
 from tests.integration.api import PASSWORD, Account, Api
 
@@ -34,15 +34,9 @@ TRACEPARENT = f"00-{CALLER_TRACE_ID}-{CALLER_SPAN_ID}-01"
 
 
 def traced_settings(database_url: str, var_dir: Path) -> Settings:
-    return Settings(
-        environment="test",
-        database_url=database_url,
-        var_dir=var_dir,
-        jwt_secret=SecretStr("tracing-tests-secret-of-at-least-32-chars"),
-        argon2_memory_kib=1024,
-        argon2_time_cost=1,
-        argon2_parallelism=1,
-        rate_limit_enabled=False,
+    return app_settings(
+        database_url,
+        var_dir,
         otel_enabled=True,
         # Nothing leaves the process; the tests add an in-memory exporter of their own.
         otel_exporter="none",

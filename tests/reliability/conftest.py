@@ -20,8 +20,7 @@ from tests.conftest import POSTGRES_ADMIN_URL
 from tests.live_server import (
     ServerProcess,
     cheap_argon2,
-    create_database,
-    drop_database,
+    fresh_database,
     running_server,
 )
 
@@ -36,11 +35,8 @@ SERVER_SETTINGS = {
 
 @pytest.fixture(scope="package")
 async def live_database() -> AsyncIterator[str]:
-    url = await create_database(POSTGRES_ADMIN_URL)
-    try:
+    async with fresh_database(POSTGRES_ADMIN_URL) as url:
         yield url
-    finally:
-        await drop_database(POSTGRES_ADMIN_URL, url)
 
 
 @pytest.fixture(scope="package")

@@ -21,15 +21,14 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from pydantic import SecretStr
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from conduit.core.settings import Settings
 from conduit.main import create_app
+from tests.app_settings import app_settings
 from tests.conftest import POSTGRES_ADMIN_URL
-from tests.live_server import create_database, drop_database
+from tests.live_server import fresh_database
 from tests.reliability.proxy import HoldingProxy, holding_proxy
 
 pytestmark = pytest.mark.postgres
@@ -63,11 +62,8 @@ CALLS = [
 
 @pytest.fixture(scope="module")
 async def database() -> AsyncIterator[str]:
-    url = await create_database(POSTGRES_ADMIN_URL)
-    try:
+    async with fresh_database(POSTGRES_ADMIN_URL) as url:
         yield url
-    finally:
-        await drop_database(POSTGRES_ADMIN_URL, url)
 
 
 @pytest.fixture
@@ -81,15 +77,9 @@ def app_behind(proxy: HoldingProxy, database: str, tmp_path: Path, **settings: A
     """The app, on ``database`` through ``proxy``."""
     url = make_url(database).set(host="127.0.0.1", port=proxy.port)
     return create_app(
-        Settings(
-            environment="test",
-            database_url=url.render_as_string(hide_password=False),
-            var_dir=tmp_path,
-            jwt_secret=SecretStr("terminated-connections-secret-of-32-chars"),
-            argon2_memory_kib=1024,
-            argon2_time_cost=1,
-            argon2_parallelism=1,
-            rate_limit_enabled=False,
+        app_settings(
+            url.render_as_string(hide_password=False),
+            tmp_path,
             # One connection: every request draws the connection the test terminated.
             db_pool_size=1,
             db_max_overflow=0,

@@ -32,6 +32,7 @@ from conduit.api.deps import get_session
 from conduit.core.security import TokenCodec
 from conduit.core.settings import Settings
 from conduit.main import create_app
+from tests.app_settings import app_settings
 from tests.integration.api import Account, db_snapshot
 from tests.integration.conftest import BASE_URL, RequestSessions
 
@@ -67,17 +68,9 @@ class Served:
 @pytest.fixture
 def make_settings(database_url: str, tmp_path: Path) -> Callable[..., Settings]:
     def build(**overrides: Any) -> Settings:
-        values: dict[str, Any] = {
-            "environment": "test",
-            "database_url": database_url,
-            "var_dir": tmp_path / "var",
-            "jwt_secret": SecretStr(JWT_SECRET),
-            "argon2_memory_kib": 1024,
-            "argon2_time_cost": 1,
-            "argon2_parallelism": 1,
-            "rate_limit_enabled": False,
-        }
-        return Settings(**{**values, **overrides})
+        return app_settings(
+            database_url, tmp_path / "var", **{"jwt_secret": SecretStr(JWT_SECRET), **overrides}
+        )
 
     return build
 

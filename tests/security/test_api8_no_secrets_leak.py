@@ -24,8 +24,7 @@ from tests.live_server import (
     JWT_SECRET,
     ServerProcess,
     cheap_argon2,
-    create_database,
-    drop_database,
+    fresh_database,
     running_server,
 )
 
@@ -43,11 +42,8 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
         await upgrade_async(url)
         yield url
         return
-    url = await create_database(POSTGRES_ADMIN_URL)
-    try:
+    async with fresh_database(POSTGRES_ADMIN_URL) as url:
         yield url
-    finally:
-        await drop_database(POSTGRES_ADMIN_URL, url)
 
 
 @pytest.fixture
