@@ -10,7 +10,9 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
-from sqlalchemy.pool import StaticPool
+from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy.pool import Pool, PoolProxiedConnection, StaticPool
+from sqlalchemy.util import greenlet_spawn
 
 SQLITE_BUSY_TIMEOUT_MS = 5_000
 
@@ -96,11 +98,74 @@ def create_read_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSes
     Under READ COMMITTED (PostgreSQL's default) every statement takes its own snapshot even
     inside a transaction, so wrapping a read in one buys no consistency and costs two round
     trips. SQLite keeps its transaction: there, it is what gives the reads one snapshot.
+    On asyncpg they are ``ReadSession``s.
     """
     if engine.dialect.name != "postgresql":
         return create_sessionmaker(engine)
     autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
-    return async_sessionmaker(autocommit, expire_on_commit=False)
+    session_class = ReadSession if engine.dialect.driver == "asyncpg" else AsyncSession
+    return async_sessionmaker(autocommit, class_=session_class, expire_on_commit=False)
+
+
+_POOLED = "conduit.pooled_connection"
+"""Key of ``Session.info`` holding a ReadSession's pooled connection, while it has one."""
+
+
+class ReadSession(AsyncSession):
+    """A read-only request's session, whose driver-level statements skip the Session.
+
+    A request that only reads sends one or two statements, all driver-level (``Query``) and
+    none in a transaction. Opening the Session's own connection for them (a transaction
+    object, an engine ``Connection``, their events and their closing) cost the request more
+    CPU than PostgreSQL spent answering it. Here those statements take a connection straight
+    from the same pool instead, and give it back when the session closes.
+
+    The ORM still works on this session: it begins as usual, and the pooled connection is
+    given back first (see ``_give_back_pooled``), so a request never holds two connections.
+    With no transaction, nothing is lost by changing connection between statements.
+    """
+
+    @property
+    def engine(self) -> AsyncEngine:
+        bind = self.bind
+        if not isinstance(bind, AsyncEngine):  # pragma: no cover - always bound to the engine
+            raise TypeError("a ReadSession is bound to an engine")
+        return bind
+
+    @property
+    def pool(self) -> Pool:
+        return self.engine.sync_engine.pool
+
+    async def pooled_connection(self) -> PoolProxiedConnection:
+        """The connection driver-level reads run on: checked out of the pool on first use."""
+        pooled: PoolProxiedConnection | None = self.sync_session.info.get(_POOLED)
+        if pooled is None:
+            pooled = await self.engine.raw_connection()
+            self.sync_session.info[_POOLED] = pooled
+        return pooled
+
+    async def discard_pooled_connection(self) -> None:
+        """Close the pooled connection for good (it broke) instead of giving it back."""
+        pooled: PoolProxiedConnection | None = self.sync_session.info.pop(_POOLED, None)
+        if pooled is not None:
+            await greenlet_spawn(pooled.invalidate)
+
+    async def close(self) -> None:
+        pooled: PoolProxiedConnection | None = self.sync_session.info.pop(_POOLED, None)
+        if pooled is not None:
+            await greenlet_spawn(pooled.close)
+        await super().close()
+
+
+@event.listens_for(Session, "after_transaction_create")
+def _give_back_pooled(session: Session, transaction: SessionTransaction) -> None:
+    """Before the ORM takes a connection for a ReadSession, its pooled one goes back.
+
+    Runs inside the session's greenlet, where the pool's checkin may wait on the driver."""
+    if transaction.parent is None:
+        pooled: PoolProxiedConnection | None = session.info.pop(_POOLED, None)
+        if pooled is not None:
+            pooled.close()
 
 
 def ensure_sqlite_directory(url: str | URL) -> None:

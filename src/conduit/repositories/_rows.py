@@ -17,7 +17,7 @@ name. Only statements whose values need no type processing belong here: asyncpg 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.pool import Pool
 from sqlalchemy.sql.compiler import SQLCompiler
 
+from conduit.db.engine import ReadSession
 from conduit.db.models import Base
 
 # Called with the SQL of every statement sent at the driver level, which SQLAlchemy's cursor
@@ -144,11 +145,38 @@ class Query:
         sync = session.sync_session
         if sync.autoflush and (sync.new or sync.dirty or sync.deleted):
             await session.flush()
+        if not writes and isinstance(session, ReadSession) and not session.in_transaction():
+            pooled = await session.pooled_connection()
+            return await self._fetch(
+                pooled.driver_connection,
+                params,
+                dialect=dialect,
+                pool=session.pool,
+                discard=session.discard_pooled_connection,
+            )
         connection = await session.connection()
         raw = await connection.get_raw_connection()
         driver: asyncpg.Connection = raw.driver_connection
         if writes and not driver.is_in_transaction() and not _autocommit(connection):
             return await self._through_session(session, params)
+        return await self._fetch(
+            driver,
+            params,
+            dialect=dialect,
+            pool=connection.sync_engine.pool,
+            discard=connection.invalidate,
+        )
+
+    async def _fetch(
+        self,
+        driver: asyncpg.Connection,
+        params: Mapping[str, Any],
+        *,
+        dialect: Dialect,
+        pool: Pool,
+        discard: Callable[[], Awaitable[None]],
+    ) -> list[asyncpg.Record]:
+        """Send the statement on ``driver``; ``discard`` closes its connection for good."""
         compiled = self._compiled or self._compile(dialect)
         arguments = [
             params[name] if name in params else compiled.defaults.get(name)
@@ -156,16 +184,16 @@ class Query:
         ]
         for listener in _listeners:
             listener(compiled.sql)
-        span = _statement_spans.get(connection.sync_engine.pool)
+        span = _statement_spans.get(pool) if _statement_spans else None
         try:
             with span(compiled.sql) if span is not None else nullcontext():
                 records: list[asyncpg.Record] = await driver.fetch(compiled.sql, *arguments)
         except _BROKEN as error:
-            # Asked before invalidating, which closes it: closed by the server or by asyncpg
+            # Asked before discarding, which closes it: closed by the server or by asyncpg
             # giving up on it is "the database went away"; open, the statement misused it.
             lost = driver.is_closed() and not isinstance(error, ConnectionError)
             # The connection is broken or in an unknown state: never give it back to the pool.
-            await connection.invalidate()
+            await discard()
             if lost:
                 # Said the way SQLAlchemy would say it: the database went away (503), not a bug.
                 raise ConnectionLost("the database connection was lost") from error
