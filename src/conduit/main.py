@@ -128,6 +128,8 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.security_headers = security_headers(settings)
     app.state.idempotency = IdempotencySources()
+    # Every route finishes the request's session (commit, close) before its response is sent.
+    app.router.route_class = deps.SessionRoute
     include_contract(
         app,
         providers=Providers(

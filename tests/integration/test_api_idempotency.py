@@ -19,7 +19,7 @@ from fastapi import FastAPI, Request
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from conduit.api import articles, idempotency
-from conduit.api.deps import RouteViewerDep, SessionDep
+from conduit.api.deps import get_session, viewer_of
 from conduit.api.idempotency import IdempotencySources, IdempotentRequests
 from conduit.db.models import Article, Comment, IdempotencyKey
 from conduit.db.types import utc_now
@@ -298,12 +298,11 @@ class TestARetryWhileTheFirstRequestRuns:
     def held(self, app: FastAPI) -> Iterator[tuple[asyncio.Event, asyncio.Event]]:
         started, gate = asyncio.Event(), asyncio.Event()
 
-        async def provide_held(
-            request: Request, session: SessionDep, viewer: RouteViewerDep
-        ) -> articles.Articles:
+        async def provide_held(request: Request) -> articles.Articles:
+            session = await get_session(request)
             return articles.Articles(
                 HeldArticleService(session, started, gate),
-                viewer,
+                viewer_of(request),
                 IdempotentRequests(request, session),
             )
 

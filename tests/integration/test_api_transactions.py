@@ -1,8 +1,8 @@
 """One transaction per request: a failure when it commits is a 5xx, never a 2xx, and nothing of
 the request is kept.
 
-These tests run the app's real ``get_session`` (not the suite's override) on sessions whose
-``commit()`` fails the way a lost connection or a deferred constraint would.
+These tests run the app's requests on sessions whose ``commit()`` fails the way a lost
+connection or a deferred constraint would.
 """
 
 from __future__ import annotations
@@ -17,11 +17,10 @@ from fastapi import FastAPI
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
-from conduit.api.deps import get_session
 from conduit.core.security import TokenCodec
 from tests.factories import Factory
 from tests.integration.api import Account, Json, assert_error, db_snapshot
-from tests.integration.conftest import BASE_URL
+from tests.integration.conftest import BASE_URL, sessions_from
 
 
 class CommitFails(AsyncSession):
@@ -50,10 +49,8 @@ async def world(factory: Factory, tokens: TokenCodec) -> World:
 async def failing_client(
     app: FastAPI, connection: AsyncConnection, world: World
 ) -> AsyncIterator[httpx.AsyncClient]:
-    """A client of the app whose real ``get_session`` hands out sessions that cannot commit."""
-    override = app.dependency_overrides.pop(get_session)
-    sessionmaker = app.state.sessionmaker
-    app.state.sessionmaker = async_sessionmaker(
+    """A client of the app whose requests get sessions that cannot commit."""
+    failing: async_sessionmaker[AsyncSession] = async_sessionmaker(
         bind=connection,
         class_=CommitFails,
         join_transaction_mode="create_savepoint",
@@ -62,12 +59,9 @@ async def failing_client(
     # The server re-raises unhandled errors after answering 500 (so servers can log them);
     # this client shows the answer instead.
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    try:
+    with sessions_from(app, failing):
         async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as client:
             yield client
-    finally:
-        app.state.sessionmaker = sessionmaker
-        app.dependency_overrides[get_session] = override
 
 
 WRITES: list[tuple[str, str, Json | None]] = [

@@ -28,13 +28,12 @@ from fastapi import FastAPI
 from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from conduit.api.deps import get_session
 from conduit.core.security import TokenCodec
 from conduit.core.settings import Settings
 from conduit.main import create_app
 from tests.app_settings import app_settings
 from tests.integration.api import Account, db_snapshot
-from tests.integration.conftest import BASE_URL, RequestSessions
+from tests.integration.conftest import BASE_URL, sessions_from
 
 if TYPE_CHECKING:  # actors.py imports Served from here
     from tests.factories import Factory
@@ -83,13 +82,11 @@ def serve(session_factory: async_sessionmaker[AsyncSession]) -> Serve:
     @asynccontextmanager
     async def run(settings: Settings) -> AsyncIterator[Served]:
         app = create_app(settings)
-        sessions = RequestSessions()
-        sessions.factory = session_factory
-        app.dependency_overrides[get_session] = sessions.get_session
         async with app.router.lifespan_context(app):
-            transport = httpx.ASGITransport(app=app, client=(CLIENT_HOST, 50000))
-            async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as client:
-                yield Served(app, client)
+            with sessions_from(app, session_factory):
+                transport = httpx.ASGITransport(app=app, client=(CLIENT_HOST, 50000))
+                async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as client:
+                    yield Served(app, client)
 
     return run
 

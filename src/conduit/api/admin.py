@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from conduit.api.deps import RouteViewerDep, SessionDep
+from fastapi import Request
+
+from conduit.api.deps import get_session, viewer_of
 from conduit.api.profiles import required
 from conduit.domain.permissions import Role
 from conduit.domain.sorting import AccountSort
@@ -67,5 +69,5 @@ class Admin(AdminApi):
         return to_account_response(await self._service.unban(required(self._viewer), username))
 
 
-async def provide(session: SessionDep, viewer: RouteViewerDep) -> Admin:
-    return Admin(AccountService(session), viewer)
+async def provide(request: Request) -> Admin:
+    return Admin(AccountService(await get_session(request)), viewer_of(request))

@@ -6,7 +6,7 @@ from fastapi import Request
 
 from conduit.api.conditional import entity_tag
 from conduit.api.conditional import if_match as parse_if_match
-from conduit.api.deps import SessionDep, viewer_of
+from conduit.api.deps import get_session, viewer_of
 from conduit.api.idempotency import IdempotentRequests
 from conduit.api.profiles import required, to_profile_out
 from conduit.domain.sorting import ArticleSort
@@ -180,7 +180,8 @@ class Articles(ArticlesApi):
         await self._service.delete(slug, required(self._viewer))
 
 
-async def provide(request: Request, session: SessionDep) -> Articles:
+async def provide(request: Request) -> Articles:
+    session = await get_session(request)
     return Articles(
         ArticleService(session), viewer_of(request), IdempotentRequests(request, session)
     )

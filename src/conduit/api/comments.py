@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import Request
 
-from conduit.api.deps import SessionDep, viewer_of
+from conduit.api.deps import get_session, viewer_of
 from conduit.api.idempotency import IdempotentRequests
 from conduit.api.profiles import required, to_profile_out
 from conduit.domain.types import CommentView, Viewer
@@ -61,7 +61,8 @@ class Comments(CommentsApi):
         await self._service.delete(slug, id, required(self._viewer))
 
 
-async def provide(request: Request, session: SessionDep) -> Comments:
+async def provide(request: Request) -> Comments:
+    session = await get_session(request)
     return Comments(
         CommentService(session), viewer_of(request), IdempotentRequests(request, session)
     )

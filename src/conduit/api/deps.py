@@ -1,25 +1,27 @@
-"""FastAPI dependencies shared by every binding, published as ``Annotated`` aliases."""
+"""What every binding shares: the request's session and the caller behind its token."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from typing import Annotated
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any
 
-from fastapi import Depends, Request, Security
+import structlog
+from fastapi import Depends, Request, Response, Security
+from fastapi.routing import APIRoute
 from fastapi.security import APIKeyHeader, SecurityScopes
 from sqlalchemy import event
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, SessionTransaction
 
-from conduit.core.passwords import PasswordHasher
 from conduit.core.security import TokenCodec, token_from_header
-from conduit.core.settings import Settings
 from conduit.domain.errors import Forbidden, Unauthenticated
 from conduit.domain.permissions import Role, satisfies
 from conduit.domain.types import Viewer
 from conduit.services.users import UserService
+
+logger = structlog.get_logger(__name__)
 
 # The contract's `Token` security scheme; declaring it here is what puts it in FastAPI's
 # derived schema, which a test holds against the contract.
@@ -30,51 +32,103 @@ token_header = APIKeyHeader(name="Authorization", scheme_name="Token", auto_erro
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-async def get_settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
+SESSION = "conduit.session"
+"""Key of the request's ASGI ``state`` holding its session, once a dependency opened it."""
 
 
-async def get_tokens(request: Request) -> TokenCodec:
-    tokens: TokenCodec = request.app.state.tokens
-    return tokens
+async def get_session(request: Request) -> AsyncSession:
+    """The request's session: opened on first use, then the same one for the whole request.
 
+    Requests take their turn for a connection first (see ``ConnectionTurns``). Reads (GET, HEAD,
+    OPTIONS) get a session that has nothing to commit and, on PostgreSQL, no transaction at
+    all (see ``create_read_sessionmaker``). The route finishes it (``finish_session``, run by
+    ``SessionRoute``): committed once when the endpoint succeeded, before the response is sent,
+    so a failure at commit time becomes an error response, never a 2xx for a write that did not
+    happen.
 
-async def get_hasher(request: Request) -> PasswordHasher:
-    hasher: PasswordHasher = request.app.state.hasher
-    return hasher
-
-
-async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """One session and one transaction per request, committed once when the handler succeeds.
-
-    Scoped to the endpoint function (``scope="function"``), so the commit runs before the
-    response is sent: a failure at commit time becomes an error response, never a 2xx for a
-    write that did not happen. Reads (GET, HEAD, OPTIONS) get a session that has nothing to
-    commit and, on PostgreSQL, no transaction at all (see ``create_read_sessionmaker``).
-    Requests take their turn for a connection first (see ``ConnectionTurns``).
+    A plain function rather than a ``yield`` dependency: a request's dependencies and the
+    bindings call it directly, and FastAPI's machinery for a generator dependency (an exit
+    stack and a context manager per request) cost a read more than opening the session did.
     """
-    turns: ConnectionTurns | None = getattr(request.app.state, "connection_turns", None)
+    state: dict[str, Any] = request.scope.setdefault("state", {})
+    session: AsyncSession | None = state.get(SESSION)
+    if session is None:
+        session = await _open_session(request)
+        state[SESSION] = session
+    return session
+
+
+async def _open_session(request: Request) -> AsyncSession:
+    app_state = request.app.state
+    turns: ConnectionTurns | None = getattr(app_state, "connection_turns", None)
     if turns is not None:
         await turns.wait()
-    sessions = request.app.state.sessionmaker
-    if request.method in READ_METHODS:
-        sessions = getattr(request.app.state, "read_sessionmaker", None) or sessions
+    reads = request.method in READ_METHODS
+    sessions = app_state.read_sessionmaker if reads else app_state.sessionmaker
     session: AsyncSession = sessions()
     session.sync_session.info[TURN] = turns
+    session.sync_session.info[WRITES] = not reads
+    return session
+
+
+async def finish_session(request: Request, *, succeeded: bool) -> None:
+    """Commit the request's session if it writes and ``succeeded``; close it either way.
+
+    When the request or the commit failed, that error is what the client must see: an error
+    while closing the session (a connection that broke with it) is logged, not raised instead.
+    """
+    state: dict[str, Any] | None = request.scope.get("state")
+    session: AsyncSession | None = state.pop(SESSION, None) if state else None
+    if session is None:
+        return
+    sync = session.sync_session
     try:
-        async with session:
-            if sessions is request.app.state.sessionmaker:
-                try:
-                    yield session
-                except BaseException:
-                    await session.rollback()
-                    raise
+        if succeeded and sync.info.get(WRITES):
+            try:
                 await session.commit()
-            else:
-                yield session
+            except BaseException:
+                await _close_after_failure(session)
+                raise
+        if succeeded:
+            await session.close()
+        else:
+            await _close_after_failure(session)  # rolls back
     finally:
-        _give_back_turn(session.sync_session)
+        _give_back_turn(sync)
+
+
+async def _close_after_failure(session: AsyncSession) -> None:
+    try:
+        await session.close()
+    except Exception:
+        logger.warning("session_close_failed", exc_info=True)
+
+
+class SessionRoute(APIRoute):
+    """A route that finishes the request's session (``finish_session``) once its endpoint has
+    run and its response is built, before a byte of it is sent.
+
+    An error from the commit is raised from the route, where the app's error handlers answer it
+    like any other.
+    """
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def handle(request: Request) -> Response:
+            try:
+                response = await handler(request)
+            except BaseException:
+                await finish_session(request, succeeded=False)
+                raise
+            await finish_session(request, succeeded=True)
+            return response
+
+        return handle
+
+
+WRITES = "conduit.writes"
+"""Key of ``Session.info``: whether the request may write (its session commits)."""
 
 
 TURN = "conduit.connection_turn"
@@ -121,15 +175,8 @@ class ConnectionTurns:
         self._turns.release()
 
 
-SettingsDep = Annotated[Settings, Depends(get_settings)]
-TokensDep = Annotated[TokenCodec, Depends(get_tokens)]
-HasherDep = Annotated[PasswordHasher, Depends(get_hasher)]
-SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
-
-
 async def optional_viewer(
     request: Request,
-    session: SessionDep,
     authorization: Annotated[str | None, Security(token_header)],
 ) -> Viewer | None:
     """The caller, or None when no token was sent; a bad token is 401 even where optional.
@@ -141,12 +188,13 @@ async def optional_viewer(
     token = token_from_header(authorization)
     viewer = None
     if token is not None:
-        # Straight from app.state rather than through TokensDep/HasherDep: every request of
-        # every operation with a security requirement solves this, and each sub-dependency
-        # FastAPI solves costs more than the lookup itself.
+        # Straight from app.state and get_session rather than through sub-dependencies: every
+        # request of every operation with a security requirement solves this, and each
+        # sub-dependency FastAPI solves costs more than the lookup itself.
         state = request.app.state
         tokens: TokenCodec = state.tokens
         claims = tokens.verify(token)
+        session = await get_session(request)
         viewer = await UserService(session, state.hasher).viewer_for(
             claims.user_id,
             token_version=claims.version,
@@ -173,17 +221,7 @@ async def require_viewer(security_scopes: SecurityScopes, viewer: OptionalViewer
     return viewer
 
 
-ViewerDep = Annotated[Viewer, Depends(require_viewer)]
-
-
 def viewer_of(request: Request) -> Viewer | None:
-    """What ``route_viewer`` returns, for providers that already take the request (one
-    dependency fewer to solve on every request)."""
-    viewer: Viewer | None = getattr(request.state, "viewer", None)
-    return viewer
-
-
-async def route_viewer(request: Request) -> Viewer | None:
     """The viewer the route's security dependency resolved, for the tag's binding.
 
     Providers are per tag but security is per operation: a public operation (``security: []``,
@@ -192,7 +230,5 @@ async def route_viewer(request: Request) -> Viewer | None:
     a route's own ``dependencies=[Security(...)]`` before the endpoint's parameters, and that
     dependency leaves its result here. On public operations this is always None.
     """
-    return viewer_of(request)
-
-
-RouteViewerDep = Annotated[Viewer | None, Depends(route_viewer)]
+    viewer: Viewer | None = getattr(request.state, "viewer", None)
+    return viewer

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import Request
 
 from conduit.api.articles import to_article_out
-from conduit.api.deps import SessionDep, viewer_of
+from conduit.api.deps import get_session, viewer_of
 from conduit.api.profiles import required
 from conduit.domain.types import Viewer
 from conduit.services.articles import ArticleService
@@ -25,5 +25,5 @@ class Favorites(FavoritesApi):
         return to_article_out(await self._service.unfavorite(slug, required(self._viewer)))
 
 
-async def provide(request: Request, session: SessionDep) -> Favorites:
-    return Favorites(ArticleService(session), viewer_of(request))
+async def provide(request: Request) -> Favorites:
+    return Favorites(ArticleService(await get_session(request)), viewer_of(request))

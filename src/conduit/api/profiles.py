@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import Request
 
-from conduit.api.deps import SessionDep, viewer_of
+from conduit.api.deps import get_session, viewer_of
 from conduit.domain.errors import Unauthenticated
 from conduit.domain.types import ProfileView, Viewer
 from conduit.services.profiles import ProfileService
@@ -47,5 +47,5 @@ class Profiles(ProfilesApi):
         return models.ProfileResponse(profile=to_profile_out(profile))
 
 
-async def provide(request: Request, session: SessionDep) -> Profiles:
-    return Profiles(ProfileService(session), viewer_of(request))
+async def provide(request: Request) -> Profiles:
+    return Profiles(ProfileService(await get_session(request)), viewer_of(request))

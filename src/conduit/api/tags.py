@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from conduit.api.deps import SessionDep
+from fastapi import Request
+
+from conduit.api.deps import get_session
 from conduit.services.tags import TagService
 from generated import models
 from generated.interfaces import TagsApi
@@ -19,5 +21,5 @@ class Tags(TagsApi):
         return models.TagsResponse(tags=await self._service.list_tags(limit=MAX_TAGS))
 
 
-async def provide(session: SessionDep) -> Tags:
-    return Tags(TagService(session))
+async def provide(request: Request) -> Tags:
+    return Tags(TagService(await get_session(request)))

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from conduit.api.deps import HasherDep, RouteViewerDep, SessionDep, TokensDep
+from fastapi import Request
+
+from conduit.api.deps import get_session, viewer_of
 from conduit.core.security import TokenCodec
 from conduit.domain.errors import Unauthenticated
 from conduit.domain.types import UNSET, UserChanges, UserView, Viewer
@@ -76,7 +78,7 @@ class Users(UsersApi):
         return self._viewer
 
 
-async def provide(
-    session: SessionDep, hasher: HasherDep, tokens: TokensDep, viewer: RouteViewerDep
-) -> Users:
-    return Users(UserService(session, hasher), tokens, viewer)
+async def provide(request: Request) -> Users:
+    state = request.app.state
+    session = await get_session(request)
+    return Users(UserService(session, state.hasher), state.tokens, viewer_of(request))
