@@ -1,25 +1,37 @@
-"""A read request's session (``ReadSession``) on PostgreSQL: one pooled connection, given back.
+"""Driver-level statements (``repositories._rows.Query``) on PostgreSQL, outside the Session.
 
-Its driver-level reads take a connection straight from the pool rather than through the
-Session. What must hold for the pool: a request never holds two connections (the ORM, used on
-the same session, gets its connection only after the pooled one went back), closing the session
-returns everything, and a connection that broke under a read is never handed out again.
+A read request's session (``ReadSession``) runs them on a connection straight from the pool.
+What must hold for the pool: a request never holds two connections (the ORM, used on the same
+session, gets its connection only after the pooled one went back), closing the session returns
+everything, and a connection that broke under a read is never handed out again.
+
+A write request's first statement opens the session's transaction the way SQLAlchemy's asyncpg
+adapter would: the session's commit and rollback must still end exactly that transaction.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
+import asyncpg
 import pytest
-from sqlalchemy import Integer, bindparam, func, select, text
+from sqlalchemy import Integer, bindparam, func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from conduit.db.engine import ReadSession, create_engine, create_read_sessionmaker
-from conduit.repositories._rows import ConnectionLost, Query
+from conduit.db.engine import (
+    ReadSession,
+    create_engine,
+    create_read_sessionmaker,
+    create_sessionmaker,
+)
+from conduit.db.models import Tag
+from conduit.repositories._rows import ConnectionLost, Query, core_table
 
 pytestmark = pytest.mark.postgres
 
 BACKEND_PID = Query(select(func.pg_backend_pid().label("pid"), bindparam("n", type_=Integer)))
+TAGS = core_table(Tag)
+ADD_TAG = Query(insert(TAGS).values(name=bindparam("name")).returning(TAGS.c.id))
 
 
 @pytest.fixture
@@ -106,3 +118,31 @@ async def test_a_connection_that_broke_under_a_read_is_discarded(
     assert checked_out(engine) == 0
     async with reads() as session:
         assert await backend_pid(session) != doomed
+
+
+async def tag_exists(engine: AsyncEngine, name: str) -> bool:
+    async with engine.connect() as connection:
+        found = await connection.scalar(
+            text("SELECT count(*) FROM tags WHERE name = :n"), {"n": name}
+        )
+    return bool(found)
+
+
+@pytest.mark.parametrize("ending", ["commit", "rollback"])
+async def test_a_first_write_opens_the_transaction_the_session_ends(
+    engine: AsyncEngine, ending: str
+) -> None:
+    name = f"driver-level-{ending}"
+    async with create_sessionmaker(engine)() as session:
+        assert not isinstance(session, ReadSession)
+        (row,) = await ADD_TAG.write(session, {"name": name})
+        assert row["id"] > 0
+        connection = await session.connection()
+        driver: asyncpg.Connection = (await connection.get_raw_connection()).driver_connection
+        assert driver.is_in_transaction()
+        # Not visible outside the transaction before it ends...
+        assert not await tag_exists(engine, name)
+        await (session.commit() if ending == "commit" else session.rollback())
+        assert not driver.is_in_transaction()
+    # ...and after it, exactly as the session ended it.
+    assert await tag_exists(engine, name) is (ending == "commit")
