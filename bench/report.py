@@ -19,10 +19,11 @@ LEGEND = (
     "at a fixed number of connections p50 is mostly queueing (about connections / requests/s). "
     "Errors are socket errors (connect, read, write, timeout) plus responses with status 400 or "
     'more. "of ceiling" is requests/s against the bare ASGI app serving the same list page on '
-    "the same stack. CPU is a share of one core over the timed runs: the server's processes, "
-    'PostgreSQL\'s backends for the bench database, wrk; "others" is what else ran on the '
-    "server's and on wrk's pinned CPUs (PostgreSQL, the kernel, other users of a shared machine): "
-    "the noise under a figure."
+    "the same stack; starlette-route and fastapi-route serve those bytes from one route of a "
+    "bare Starlette and a bare FastAPI app: what the frameworks alone cost. CPU is a share of "
+    "one core over the timed runs: the server's processes, PostgreSQL's backends for the bench "
+    "database, wrk; \"others\" is what else ran on the server's and on wrk's pinned CPUs "
+    "(PostgreSQL, the kernel, other users of a shared machine): the noise under a figure."
 )
 
 
@@ -47,7 +48,8 @@ def scenario_table(report: Report) -> list[str]:
         "| of ceiling | CPU server · db · wrk | others on server · wrk CPU |",
         "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
-    return lines + [_row(report, r) for r in [report.ceiling, *report.scenarios]]
+    measured = [report.ceiling, *report.references, *report.scenarios]
+    return lines + [_row(report, r) for r in measured]
 
 
 def background_notes(report: Report) -> list[str]:
@@ -151,10 +153,11 @@ def chart(report: Report, path: Path) -> None:
 
 
 def _throughput(ax: Axes, report: Report) -> None:
-    results = [report.ceiling, *report.scenarios]
+    results = [report.ceiling, *report.references, *report.scenarios]
     names = [r.name for r in results][::-1]
     values = [max(r.load.rps, 0.1) for r in results][::-1]
-    colors = ["#999999" if n == "ceiling" else "#3b7dd8" for n in names]
+    grey = {report.ceiling.name, *(r.name for r in report.references)}
+    colors = ["#999999" if n in grey else "#3b7dd8" for n in names]
     bars = ax.barh(names, values, color=colors)
     for bar, result in zip(bars, results[::-1], strict=True):
         label = f" {result.load.rps:,.0f}  ({report.share(result):.1%})"

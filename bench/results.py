@@ -47,6 +47,8 @@ class Report:
     ceiling_memory: list[Memory]
     memory_by_scenario: dict[str, list[Memory]] = field(default_factory=dict)
     scale: list[ScalePoint] = field(default_factory=list)
+    # The same bytes through a bare Starlette route and a bare FastAPI route, same stack.
+    references: list[ScenarioResult] = field(default_factory=list)
 
     def share(self, result: ScenarioResult) -> float:
         """Requests/s as a fraction of the ceiling's."""
@@ -55,13 +57,14 @@ class Report:
     @property
     def failed(self) -> list[str]:
         main = self.dataset.get("articles")
-        return [s.name for s in [self.ceiling, *self.scenarios] if s.errors] + [
+        measured = [self.ceiling, *self.references, *self.scenarios]
+        return [s.name for s in measured if s.errors] + [
             f"{p.scenario}@{p.articles}" for p in self.scale if p.errors and p.articles != main
         ]
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
-        for item in [data["ceiling"], *data["scenarios"]]:
+        for item in [data["ceiling"], *data["references"], *data["scenarios"]]:
             item["rps"] = item["load"]["requests"] / max(item["load"]["duration_s"], 1e-9)
-        data["ceiling_share"] = {s.name: self.share(s) for s in self.scenarios}
+        data["ceiling_share"] = {s.name: self.share(s) for s in [*self.references, *self.scenarios]}
         return data

@@ -220,27 +220,53 @@ def _cpus(app: Server) -> str:
     return ", ".join(f"{role} {pid}: {server.cpus_allowed(pid)}" for pid, role in pids.items())
 
 
+# The reference apps of bench/ceiling.py after the ceiling itself: (scenario, app, what it is).
+REFERENCES = (
+    ("starlette-route", "starlette_app", "one route of a bare Starlette app"),
+    ("fastapi-route", "fastapi_app", "one route of a bare FastAPI app"),
+)
+
+
 def run_ceiling(
     options: Options, pinning: Pinning, app: AppRun
-) -> tuple[ScenarioResult, list[Memory]]:
+) -> tuple[ScenarioResult, list[Memory], list[ScenarioResult]]:
+    """The ceiling (median of at least three runs), then the same bytes through each reference."""
     body = options.work_dir / "ceiling-body"
     body.write_bytes(app.ceiling_body)
-    env = server.clean_environment(
-        {"BENCH_CEILING_BODY": str(body.resolve()), "BENCH_CEILING_CONTENT_TYPE": app.content_type}
-    )
-    sys.stderr.write("bench: starting `make serve-ceiling`\n")
+    served = {
+        "BENCH_CEILING_BODY": str(body.resolve()),
+        "BENCH_CEILING_CONTENT_TYPE": app.content_type,
+    }
+    ceiling, memory = _serve_ceiling(options, pinning, served, "app", scenarios.ceiling())
+    references = [
+        _serve_ceiling(options, pinning, served, attribute, scenarios.reference(name, what))[0]
+        for name, attribute, what in REFERENCES
+    ]
+    return ceiling, memory, references
+
+
+def _serve_ceiling(
+    options: Options,
+    pinning: Pinning,
+    served: dict[str, str],
+    attribute: str,
+    scenario: scenarios.Scenario,
+) -> tuple[ScenarioResult, list[Memory]]:
+    env = server.clean_environment({**served, "CEILING_APP": attribute})
+    sys.stderr.write(f"bench: starting `make serve-ceiling CEILING_APP={attribute}`\n")
     ceiling = server.start(
         "serve-ceiling",
         workers=options.workers,
         env=env,
         cpus=pinning.server,
         nice=pinning.nice,
-        log=options.work_dir / "ceiling.log",
+        log=options.work_dir / f"ceiling-{attribute}.log",
+        ready_path=scenarios.LIST,  # the one path the reference apps serve
     )
     try:
         plan = measure_plan(options, pinning, ceiling, token="", url=None)
         plan = dataclasses.replace(plan, repeat=options.ceiling_repeat)
-        result = measure.measure(plan, scenarios.ceiling())
+        result = measure.measure(plan, scenario)
         return result, server.memory_snapshot(ceiling)
     finally:
         server.stop(ceiling)
@@ -298,7 +324,7 @@ def run(options: Options) -> Report:
     prepared = database.prepare(options.database_url, options.dataset)
     sys.stderr.write(f"bench: database ready in {prepared.seconds:.1f}s\n")
     app = run_app(options, pinning, prepared.url)
-    ceiling, ceiling_memory = run_ceiling(options, pinning, app)
+    ceiling, ceiling_memory, references = run_ceiling(options, pinning, app)
     measured = [r.name for r in app.results]
     points = run_scale(options, pinning, measured)
     if not any(p.articles == options.dataset.articles for p in points):
@@ -326,6 +352,7 @@ def run(options: Options) -> Report:
         ceiling_memory=ceiling_memory,
         memory_by_scenario=app.memory_by_scenario,
         scale=points,
+        references=references,
     )
 
 

@@ -252,6 +252,11 @@ def ceiling() -> Scenario:
     return Scenario("ceiling", f"GET {LIST} from bench/ceiling.py", (Request("GET", LIST),))
 
 
+def reference(name: str, what: str) -> Scenario:
+    """The ceiling's bytes served through a framework's route: what the framework itself costs."""
+    return Scenario(name, f"GET {LIST}, {what} (bench/ceiling.py)", (Request("GET", LIST),))
+
+
 def pick(scenarios: Sequence[Scenario], only: Sequence[str]) -> list[Scenario]:
     if not only:
         return list(scenarios)

@@ -70,8 +70,10 @@ def start(
     cpus: str | None,
     log: Path,
     nice: int = 0,
+    ready_path: str = "/api/tags",
 ) -> Server:
-    """``make <target>`` on a free port, pinned to ``cpus`` at ``nice``; returns once it answers."""
+    """``make <target>`` on a free port, pinned to ``cpus`` at ``nice``; returns once it answers
+    ``GET ready_path`` with 200."""
     port = free_port()
     # -o .venv/.installed: the environment is already installed (make bench and make test
     # depend on it); re-syncing it under a running interpreter would be unsafe.
@@ -91,20 +93,20 @@ def start(
     raise_session_priority(process.pid, nice)
     server = Server(process=process, base_url=f"http://{HOST}:{port}", log=log)
     try:
-        _wait_until_answering(server)
+        _wait_until_answering(server, ready_path)
     except BaseException:
         stop(server)
         raise
     return server
 
 
-def _wait_until_answering(server: Server) -> None:
+def _wait_until_answering(server: Server, path: str) -> None:
     deadline = time.monotonic() + START_TIMEOUT_SECONDS
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
             raise ServerFailed(f"server exited with {server.process.returncode}:\n{tail(server)}")
         try:
-            if httpx.get(f"{server.base_url}/api/tags", timeout=2.0).status_code == 200:
+            if httpx.get(f"{server.base_url}{path}", timeout=2.0).status_code == 200:
                 return
         except httpx.TransportError:
             pass

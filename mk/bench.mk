@@ -7,7 +7,9 @@
 #                            BENCH_ARTICLES, BENCH_DURATION, BENCH_CONNECTIONS, WORKERS; anything
 #                            else through BENCH_ARGS (e.g. BENCH_ARGS="--sizes 10000,1000000")
 #   make serve-ceiling       the bare ASGI ceiling (bench/ceiling.py) on the same uvicorn stack;
-#                            the runner starts it with the captured page in BENCH_CEILING_BODY
+#                            the runner starts it with the captured page in BENCH_CEILING_BODY,
+#                            and with CEILING_APP=starlette_app / fastapi_app the same bytes
+#                            from one route of a bare Starlette / FastAPI app
 #   make bench-deps          Debian's wrk, installed if missing (also run by `make test`)
 
 WORKERS ?= 1
@@ -15,6 +17,7 @@ BENCH_ARTICLES ?= 10000
 BENCH_DURATION ?= 10
 BENCH_CONNECTIONS ?= 64
 BENCH_ARGS ?=
+CEILING_APP ?= app
 BENCH_PACKAGES := wrk
 UVICORN_PRODUCTION = $(BIN)/uvicorn --host $(HOST) --port $(PORT) --workers $(WORKERS) \
 	--loop uvloop --http httptools --no-access-log
@@ -25,7 +28,7 @@ serve: migrate  ## production server on CONDUIT_DATABASE_URL: migrations, uvicor
 	$(UVICORN_PRODUCTION) --factory conduit.main:create_app_from_env
 
 serve-ceiling: install
-	$(UVICORN_PRODUCTION) bench.ceiling:app
+	$(UVICORN_PRODUCTION) bench.ceiling:$(CEILING_APP)
 
 bench: install bench-deps  ## load benchmark on PostgreSQL: var/reports/bench.md and bench.png
 	$(BIN)/python -m bench.run --articles $(BENCH_ARTICLES) --duration $(BENCH_DURATION) \

@@ -77,8 +77,10 @@ def _errors(result: dict[str, Any]) -> int:
 def test_every_scenario_ran_without_errors(
     outcome: tuple[int, Path], results: dict[str, Any]
 ) -> None:
-    ran = {r["name"]: r for r in [results["ceiling"], *results["scenarios"]]}
-    expected = {s.name for s in scenarios.full_suite(_any_fixtures())} | {"ceiling"}
+    measured = [results["ceiling"], *results["references"], *results["scenarios"]]
+    ran = {r["name"]: r for r in measured}
+    references = {name for name, _, _ in run.REFERENCES}
+    expected = {s.name for s in scenarios.full_suite(_any_fixtures())} | {"ceiling"} | references
     assert set(ran) == expected
     assert {name: _errors(r) for name, r in ran.items() if _errors(r)} == {}
     silent = {n for n, r in ran.items() if r["load"]["requests"] == 0} - MAY_BE_SILENT
@@ -88,7 +90,16 @@ def test_every_scenario_ran_without_errors(
 
 def test_the_report_has_the_table_memory_and_chart(outcome: tuple[int, Path]) -> None:
     markdown = (outcome[1] / "bench.md").read_text(encoding="utf-8")
-    for name in ("ceiling", "list-anonymous", "feed", "login", "create-article", "comment"):
+    for name in (
+        "ceiling",
+        "starlette-route",
+        "fastapi-route",
+        "list-anonymous",
+        "feed",
+        "login",
+        "create-article",
+        "comment",
+    ):
         assert f"| {name} |" in markdown
     assert "peak RSS (VmHWM)" in markdown
     assert (outcome[1] / "bench.png").read_bytes().startswith(b"\x89PNG")
