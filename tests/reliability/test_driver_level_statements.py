@@ -16,6 +16,8 @@ from collections.abc import AsyncIterator
 import asyncpg
 import pytest
 from sqlalchemy import Integer, bindparam, func, insert, select, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from conduit.db.engine import (
@@ -146,3 +148,19 @@ async def test_a_first_write_opens_the_transaction_the_session_ends(
         assert not driver.is_in_transaction()
     # ...and after it, exactly as the session ended it.
     assert await tag_exists(engine, name) is (ending == "commit")
+
+
+async def test_a_failed_checkout_is_sqlalchemys_error_as_through_the_session(
+    live_database: str,
+) -> None:
+    # The pool hands out the driver's own error when it cannot connect; the API answers
+    # SQLAlchemy's (a server shutting down is a 503), so a ReadSession must raise that one.
+    missing = make_url(live_database).set(database="conduit_no_such_database")
+    engine = create_engine(missing.render_as_string(hide_password=False))
+    try:
+        async with create_read_sessionmaker(engine)() as session:
+            with pytest.raises(DBAPIError) as raised:
+                await backend_pid(session)
+        assert "conduit_no_such_database" in str(raised.value.orig)
+    finally:
+        await engine.dispose()

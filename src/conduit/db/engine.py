@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
 from sqlalchemy.orm import Session, SessionTransaction
@@ -137,10 +137,28 @@ class ReadSession(AsyncSession):
         return self.engine.sync_engine.pool
 
     async def pooled_connection(self) -> PoolProxiedConnection:
-        """The connection driver-level reads run on: checked out of the pool on first use."""
+        """The connection driver-level reads run on: checked out of the pool on first use.
+
+        A failure to connect is raised as SQLAlchemy's wrapper around the driver's error, as
+        the Session's own checkout raises it, so it is answered alike (a server starting up or
+        shutting down is a 503, api/errors.py). The pool hands the driver's error out bare.
+        """
         pooled: PoolProxiedConnection | None = self.sync_session.info.get(_POOLED)
         if pooled is None:
-            pooled = await self.engine.raw_connection()
+            engine = self.engine
+            dialect = engine.dialect
+            try:
+                pooled = await engine.raw_connection()
+            except dialect.loaded_dbapi.Error as error:
+                raise DBAPIError.instance(
+                    None,
+                    None,
+                    error,
+                    dialect.loaded_dbapi.Error,
+                    hide_parameters=True,
+                    connection_invalidated=dialect.is_disconnect(error, None, None),
+                    dialect=dialect,
+                ) from error
             self.sync_session.info[_POOLED] = pooled
         return pooled
 

@@ -115,14 +115,26 @@ async def _begin(raw: PoolProxiedConnection, connection: AsyncConnection) -> boo
     try:
         await start()
     except Exception as error:
-        # As under a statement: closed means the database went away; either way the
-        # connection's state is unknown and it must not go back to the pool.
-        lost = driver.is_closed()
-        await connection.invalidate()
-        if lost:
-            raise ConnectionLost("the database connection was lost") from error
+        await _discard_broken(driver, connection.invalidate, error)
         raise
     return True
+
+
+async def _discard_broken(
+    driver: asyncpg.Connection, discard: Callable[[], Awaitable[None]], error: BaseException
+) -> None:
+    """The connection under ``driver`` failed with ``error``: ``discard`` it, and raise
+    ``ConnectionLost`` if the database went away (the caller re-raises ``error`` otherwise).
+
+    Asked before discarding, which closes it: closed by the server or by asyncpg giving up on it
+    is "the database went away"; open, the statement misused it. Either way its state is unknown
+    and it never goes back to the pool.
+    """
+    lost = driver.is_closed() and not isinstance(error, ConnectionError)
+    await discard()
+    if lost:
+        # Said the way SQLAlchemy would say it: the database went away (503), not a bug.
+        raise ConnectionLost("the database connection was lost") from error
 
 
 class Row(Protocol):
@@ -216,14 +228,7 @@ class Query:
             with span(compiled.sql) if span is not None else nullcontext():
                 records: list[asyncpg.Record] = await driver.fetch(compiled.sql, *arguments)
         except _BROKEN as error:
-            # Asked before discarding, which closes it: closed by the server or by asyncpg
-            # giving up on it is "the database went away"; open, the statement misused it.
-            lost = driver.is_closed() and not isinstance(error, ConnectionError)
-            # The connection is broken or in an unknown state: never give it back to the pool.
-            await discard()
-            if lost:
-                # Said the way SQLAlchemy would say it: the database went away (503), not a bug.
-                raise ConnectionLost("the database connection was lost") from error
+            await _discard_broken(driver, discard, error)
             raise
         return records
 
