@@ -68,7 +68,6 @@ async def _open_session(request: Request) -> AsyncSession:
     sessions = app_state.read_sessionmaker if reads else app_state.sessionmaker
     session: AsyncSession = sessions()
     session.sync_session.info[TURN] = turns
-    session.sync_session.info[WRITES] = not reads
     return session
 
 
@@ -84,7 +83,7 @@ async def finish_session(request: Request, *, succeeded: bool) -> None:
         return
     sync = session.sync_session
     try:
-        if succeeded and sync.info.get(WRITES):
+        if succeeded and request.method not in READ_METHODS:
             try:
                 await session.commit()
             except BaseException:
@@ -126,10 +125,6 @@ class SessionRoute(APIRoute):
             return response
 
         return handle
-
-
-WRITES = "conduit.writes"
-"""Key of ``Session.info``: whether the request may write (its session commits)."""
 
 
 TURN = "conduit.connection_turn"
