@@ -15,7 +15,11 @@ from sqlalchemy import event
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, SessionTransaction
+from starlette._exception_handler import wrap_app_handling_exceptions
+from starlette.routing import Match
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from conduit.api.route_plans import RoutePlan
 from conduit.core.security import TokenCodec, token_from_header
 from conduit.domain.errors import Forbidden, Unauthenticated
 from conduit.domain.permissions import Role, satisfies
@@ -109,23 +113,74 @@ class SessionRoute(APIRoute):
     run and its response is built, before a byte of it is sent.
 
     An error from the commit is raised from the route, where the app's error handlers answer it
-    like any other.
+    like any other. Where a ``RoutePlan`` covers the route, requests are handled from the plan,
+    and FastAPI's own handler is kept for the requests a plan does not apply to.
     """
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        super().__init__(path, endpoint, **kwargs)
+        self.plan = RoutePlan.for_route(self) if self.max_body_size is None else None
+        if self.plan is not None:
+            self.app = _planned_app(self.plan, fallback=self.app)
+
+        # The part of the path before its first parameter: a request path without it cannot
+        # match, and the router asks every route in turn until one does.
+        self._literal_prefix = self.path_format.partition("{")[0]
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        if (
+            scope["type"] == "http"
+            and not scope.get("root_path")
+            and not scope["path"].startswith(self._literal_prefix)
+            # Inside an included router, FastAPI matches against the inclusion's own path.
+            and _EFFECTIVE_ROUTE not in scope.get("fastapi", ())
+        ):
+            return Match.NONE, {}
+        return super().matches(scope)
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
 
         async def handle(request: Request) -> Response:
-            try:
-                response = await handler(request)
-            except BaseException:
-                await finish_session(request, succeeded=False)
-                raise
-            await finish_session(request, succeeded=True)
-            return response
+            return await _finishing_session(handler, request)
 
         return handle
 
+
+async def _finishing_session(
+    handler: Callable[[Request], Coroutine[Any, Any, Response]], request: Request
+) -> Response:
+    try:
+        response = await handler(request)
+    except BaseException:
+        await finish_session(request, succeeded=False)
+        raise
+    await finish_session(request, succeeded=True)
+    return response
+
+
+def _planned_app(plan: RoutePlan, *, fallback: ASGIApp) -> ASGIApp:
+    """The route's ASGI app: the plan's handler, with the app's exception handlers around it as
+    for any route (FastAPI's exit stacks only serve ``yield`` dependencies, which a plan has
+    none of)."""
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        if not plan.applies():
+            await fallback(scope, receive, send)
+            return
+        request = Request(scope, receive, send)
+
+        async def respond(scope: Scope, receive: Receive, send: Send) -> None:
+            response = await _finishing_session(plan.handle, request)
+            await response(scope, receive, send)
+
+        await wrap_app_handling_exceptions(respond, request)(scope, receive, send)
+
+    return app
+
+
+# Where FastAPI keeps, in the request's scope, the route context of an included router.
+_EFFECTIVE_ROUTE = "effective_route_context"
 
 TURN = "conduit.connection_turn"
 """Key of ``Session.info`` holding the ConnectionTurns a request took its turn from."""

@@ -1,0 +1,205 @@
+"""A route handled from its plan answers exactly as FastAPI's own handler does.
+
+The same endpoints are declared on two apps: one with FastAPI's route class, one with the app's
+``SessionRoute``, whose requests take the plan. Every request, valid or not, must get the same
+status, headers and body from both.
+"""
+
+# No `from __future__ import annotations`: FastAPI must evaluate the signatures of endpoints
+# and dependencies local to `build`.
+
+from collections.abc import Iterator
+from typing import Annotated, Any
+
+import pytest
+from fastapi import Body, Depends, FastAPI, Header, Path, Query, Request, Response, Security
+from fastapi.routing import APIRoute
+from fastapi.security import APIKeyHeader, SecurityScopes
+from fastapi.testclient import TestClient
+from pydantic import BaseModel, Field
+
+from conduit.api.deps import SessionRoute
+from conduit.api.errors import install_error_handlers
+from conduit.domain.errors import Forbidden, Unauthenticated
+
+token_header = APIKeyHeader(name="Authorization", auto_error=False)
+
+
+class Item(BaseModel):
+    name: str = Field(min_length=1, max_length=10)
+    size: int = Field(ge=0)
+
+
+class ItemEnvelope(BaseModel):
+    item: Item
+
+
+class Calls:
+    def __init__(self) -> None:
+        self.viewer = 0
+
+
+def build(route_class: type[APIRoute], calls: Calls) -> FastAPI:
+    app = FastAPI()
+    app.router.route_class = route_class
+    install_error_handlers(app)
+
+    async def viewer(
+        request: Request, authorization: Annotated[str | None, Security(token_header)]
+    ) -> str | None:
+        calls.viewer += 1
+        if authorization is None:
+            return None
+        if authorization != "Token good":
+            raise Unauthenticated("is missing or invalid", field="token")
+        return "jake"
+
+    async def required(scopes: SecurityScopes, who: Annotated[str | None, Depends(viewer)]) -> str:
+        if who is None:
+            raise Unauthenticated("is missing or invalid", field="token")
+        if "admin" in scopes.scopes:
+            raise Forbidden("needs the admin role", field="user")
+        return who
+
+    @app.get("/items/{slug}", dependencies=[Security(viewer)], response_model=ItemEnvelope)
+    async def get_item(
+        slug: Annotated[str, Path(pattern="^[a-z]+$", max_length=8)],
+        response: Response,
+        who: Annotated[str | None, Depends(viewer)],
+        size: Annotated[int, Query(ge=0, le=100)] = 1,
+        tag: Annotated[list[str] | None, Query()] = None,
+        x_trace: Annotated[str | None, Header()] = None,
+    ) -> ItemEnvelope:
+        response.headers["ETag"] = f'"{slug}-{size}"'
+        if x_trace:
+            response.headers["X-Trace"] = x_trace
+        name = (who or slug)[:10]
+        return ItemEnvelope(item=Item(name=name, size=size + len(tag or [])))
+
+    @app.post("/items", status_code=201, response_model=ItemEnvelope)
+    async def create_item(
+        who: Annotated[str, Security(required)],
+        envelope: Annotated[ItemEnvelope, Body()],
+        response: Response,
+    ) -> ItemEnvelope:
+        response.headers["Location"] = f"/items/{envelope.item.name}"
+        return envelope
+
+    @app.delete("/items/{slug}", status_code=204, response_class=Response)
+    async def delete_item(
+        slug: str, who: Annotated[str, Security(required, scopes=["admin"])]
+    ) -> None:
+        return None
+
+    @app.put("/items/{slug}", response_model=ItemEnvelope)
+    async def replace_item(slug: str, envelope: ItemEnvelope, response: Response) -> Any:
+        if slug == "gone":
+            return Response(status_code=410)
+        response.status_code = 202
+        return {"item": {"name": envelope.item.name, "size": -1 if slug == "bad" else 0}}
+
+    return app
+
+
+@pytest.fixture
+def clients() -> Iterator[tuple[TestClient, TestClient, Calls]]:
+    calls = Calls()
+    reference, planned = build(APIRoute, Calls()), build(SessionRoute, calls)
+    with (
+        TestClient(reference, raise_server_exceptions=False) as left,
+        TestClient(planned, raise_server_exceptions=False) as right,
+    ):
+        yield left, right, calls
+
+
+GOOD = {"Authorization": "Token good"}
+
+
+def raw(content: bytes, media: str = "application/json") -> dict[str, Any]:
+    """Options of an authenticated request sending ``content`` as ``media``."""
+    return {"content": content, "headers": {**GOOD, "Content-Type": media}}
+
+
+def sent(body: Any) -> dict[str, Any]:
+    return {"json": body, "headers": GOOD}
+
+
+ITEM = {"item": {"name": "x", "size": 1}}
+
+REQUESTS: list[tuple[str, str, dict[str, Any]]] = [
+    ("GET", "/items/abc", {}),
+    ("GET", "/items/abc?size=7&tag=a&tag=b", {"headers": {"X-Trace": "t1"}}),
+    ("GET", "/items/abc", {"headers": GOOD}),
+    ("GET", "/items/abc", {"headers": {"Authorization": "Token bad"}}),
+    ("GET", "/items/ABC?size=-1", {}),
+    # The security dependency runs first: its 401 wins over the parameters' 422.
+    ("GET", "/items/ABC?size=-1", {"headers": {"Authorization": "Token bad"}}),
+    ("GET", "/items/abcdefghijk", {}),
+    ("GET", "/items/abc?size=many", {}),
+    ("POST", "/items/abc", {}),
+    ("POST", "/items", {"json": ITEM}),
+    ("POST", "/items", sent(ITEM)),
+    ("POST", "/items", sent({"item": {"name": "", "size": -1}})),
+    ("POST", "/items", sent({"thing": 1})),
+    ("POST", "/items", raw(b"{not json")),
+    ("POST", "/items", raw(b"")),
+    ("POST", "/items", raw(b"a=b", "text/plain")),
+    ("POST", "/items", raw(b'{"item": {"name": "v", "size": 2}}', "application/vnd.api+json")),
+    ("POST", "/items", raw(b'{"item": {"name": "\xff\xfe"}}')),
+    ("POST", "/items", raw(b"[" * 100_000 + b"]" * 100_000)),
+    ("DELETE", "/items/abc", {}),
+    ("DELETE", "/items/abc", {"headers": GOOD}),
+    ("PUT", "/items/abc", {"json": ITEM}),
+    ("PUT", "/items/gone", {"json": ITEM}),
+    ("PUT", "/items/bad", {"json": ITEM}),
+    ("PATCH", "/items/abc", {}),
+    ("GET", "/nowhere", {}),
+]
+
+
+@pytest.mark.parametrize(("method", "url", "options"), REQUESTS)
+def test_planned_route_answers_as_fastapi_does(
+    clients: tuple[TestClient, TestClient, Calls], method: str, url: str, options: dict[str, Any]
+) -> None:
+    reference, planned, _ = clients
+    expected = reference.request(method, url, **options)
+    actual = planned.request(method, url, **options)
+    assert (actual.status_code, actual.content) == (expected.status_code, expected.content)
+    assert sorted(actual.headers.items()) == sorted(expected.headers.items())
+
+
+def test_the_routes_of_that_shape_take_the_plan(
+    clients: tuple[TestClient, TestClient, Calls],
+) -> None:
+    _, planned, _ = clients
+    routes = [route for route in planned.app.routes if isinstance(route, SessionRoute)]  # type: ignore[attr-defined]
+    assert routes and all(route.plan is not None for route in routes)
+
+
+def test_a_dependency_is_solved_once_per_request(
+    clients: tuple[TestClient, TestClient, Calls],
+) -> None:
+    _, planned, calls = clients
+    assert planned.get("/items/abc", headers={"Authorization": "Token good"}).status_code == 200
+    # Declared twice (the route's security and the endpoint's parameter): called once.
+    assert calls.viewer == 1
+
+
+def test_dependency_overrides_are_honoured(
+    clients: tuple[TestClient, TestClient, Calls],
+) -> None:
+    _, planned, _ = clients
+    app: FastAPI = planned.app  # type: ignore[assignment]
+    route = next(r for r in app.routes if getattr(r, "name", "") == "get_item")
+    viewer = route.dependant.dependencies[0].call  # type: ignore[attr-defined]
+
+    async def someone_else() -> str:
+        return "override"
+
+    app.dependency_overrides[viewer] = someone_else
+    try:
+        body = planned.get("/items/abc").json()
+    finally:
+        app.dependency_overrides.clear()
+    assert body["item"]["name"] == "override"
+    assert planned.get("/items/abc").json()["item"]["name"] == "abc"
