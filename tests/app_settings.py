@@ -5,7 +5,10 @@
   same as environment variables, for server processes.
 - ``app_settings(database_url, var_dir, **overrides)``: a test environment on that database with
   a fixed JWT secret, cheap argon2 and no rate limits (the tests of limits turn them on);
-  anything else is an override.
+  anything else is an override. The response cache is off: most in-process tests run every
+  request in one outer transaction that never commits, so the database's snapshot never moves
+  and the cache would replay what a test's own writes changed. It is tested where requests
+  commit (``tests/reliability/test_response_cache.py`` and the live servers).
 """
 
 from __future__ import annotations
@@ -29,5 +32,6 @@ def app_settings(database_url: str, var_dir: Path, **overrides: Any) -> Settings
         "jwt_secret": SecretStr(JWT_SECRET),
         **CHEAP_ARGON2,
         "rate_limit_enabled": False,
+        "response_cache_mb": 0,
     }
     return Settings(**{**values, **overrides})

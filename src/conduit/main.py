@@ -13,6 +13,7 @@ import structlog
 from fastapi import FastAPI
 from fastapi.telemetry import TelemetryConfig
 from redis.asyncio import Redis
+from sqlalchemy.engine import make_url
 
 from conduit.api import admin, articles, comments, deps, favorites, profiles, tags, users
 from conduit.api.docs import install_docs
@@ -23,6 +24,7 @@ from conduit.api.idempotency import IdempotencySources
 from conduit.api.middleware import BodySizeLimit, RequireJsonBody
 from conduit.api.observability import Metrics, RequestObservability
 from conduit.api.rate_limits import RateLimit, quotas_by_operation
+from conduit.api.response_cache import ResponseCache, ResponseCacheCollector
 from conduit.api.routing import OperationIndex
 from conduit.core.logging import configure_logging
 from conduit.core.passwords import Argon2Params, PasswordHasher
@@ -52,6 +54,7 @@ def create_app(settings: Settings) -> FastAPI:
         strategy=settings.rate_limit_strategy, key_prefix=settings.rate_limit_key_prefix
     )
     tracer_provider = _tracer_provider(settings)
+    response_cache = _response_cache(settings, metrics)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -66,6 +69,9 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
         app.state.read_sessionmaker = create_read_sessionmaker(engine)
+        if response_cache is not None:
+            # Snapshots name data only within one database: a new lifespan may serve another.
+            response_cache.clear()
         app.state.connection_turns = deps.ConnectionTurns(
             settings.db_pool_size + settings.db_max_overflow, settings.db_pool_timeout_seconds
         )
@@ -128,6 +134,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.security_headers = security_headers(settings)
     app.state.idempotency = IdempotencySources()
+    app.state.response_cache = response_cache
     # Every route finishes the request's session (commit, close) before its response is sent.
     app.router.route_class = deps.SessionRoute
     include_contract(
@@ -232,6 +239,19 @@ def _add_middleware(
         from conduit.api.tracing import TraceContext
 
         app.add_middleware(TraceContext)
+
+
+def _response_cache(settings: Settings, metrics: Metrics) -> ResponseCache | None:
+    """The read responses' cache, on PostgreSQL (whose snapshots key it) unless turned off."""
+    url = make_url(settings.resolved_database_url)
+    if settings.response_cache_mb == 0 or url.get_backend_name() != "postgresql":
+        return None
+    cache = ResponseCache(
+        max_bytes=settings.response_cache_mb * 1024 * 1024,
+        max_age=settings.response_cache_max_age_seconds,
+    )
+    metrics.registry.register(ResponseCacheCollector(cache))
+    return cache
 
 
 def _redis_client(settings: Settings) -> Redis | None:

@@ -69,12 +69,13 @@ def build(route_class: type[APIRoute], calls: Calls) -> FastAPI:
         size: Annotated[int, Query(ge=0, le=100)] = 1,
         tag: Annotated[list[str] | None, Query()] = None,
         x_trace: Annotated[str | None, Header()] = None,
+        per_page: Annotated[int, Query(alias="perPage", ge=1)] = 10,
     ) -> ItemEnvelope:
         response.headers["ETag"] = f'"{slug}-{size}"'
         if x_trace:
             response.headers["X-Trace"] = x_trace
         name = (who or slug)[:10]
-        return ItemEnvelope(item=Item(name=name, size=size + len(tag or [])))
+        return ItemEnvelope(item=Item(name=name, size=size + len(tag or []) + per_page))
 
     @app.post("/items", status_code=201, response_model=ItemEnvelope)
     async def create_item(
@@ -130,6 +131,10 @@ REQUESTS: list[tuple[str, str, dict[str, Any]]] = [
     ("GET", "/items/abc", {}),
     ("GET", "/items/abc?size=7&tag=a&tag=b", {"headers": {"X-Trace": "t1"}}),
     ("GET", "/items/abc", {"headers": GOOD}),
+    ("GET", "/items/abc?size=1&size=2&perPage=3", {}),
+    ("GET", "/items/abc?perPage=0&per_page=5", {}),
+    ("GET", "/items/abc?tag=&tag=x", {}),
+    ("GET", "/items/abc", {"headers": [("X-Trace", "a"), ("X-Trace", "b")]}),
     ("GET", "/items/abc", {"headers": {"Authorization": "Token bad"}}),
     ("GET", "/items/ABC?size=-1", {}),
     # The security dependency runs first: its 401 wins over the parameters' 422.

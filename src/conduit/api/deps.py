@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Annotated, Any
 
 import structlog
@@ -19,6 +19,7 @@ from starlette._exception_handler import wrap_app_handling_exceptions
 from starlette.routing import Match
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from conduit.api.response_cache import CACHEABLE, ResponseCache
 from conduit.api.route_plans import RoutePlan
 from conduit.core.security import TokenCodec, token_from_header
 from conduit.domain.errors import Forbidden, Unauthenticated
@@ -119,7 +120,9 @@ class SessionRoute(APIRoute):
 
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
         super().__init__(path, endpoint, **kwargs)
-        self.plan = RoutePlan.for_route(self) if self.max_body_size is None else None
+        around = _through_cache if self.operation_id in CACHEABLE else None
+        plannable = self.max_body_size is None
+        self.plan = RoutePlan.for_route(self, around=around) if plannable else None
         if self.plan is not None:
             self.app = _planned_app(self.plan, fallback=self.app)
 
@@ -157,6 +160,14 @@ async def _finishing_session(
         raise
     await finish_session(request, succeeded=True)
     return response
+
+
+async def _through_cache(request: Request, produce: Callable[[], Awaitable[Response]]) -> Response:
+    """The response from the app's response cache, where it has one (on PostgreSQL)."""
+    cache: ResponseCache | None = getattr(request.app.state, "response_cache", None)
+    if cache is None:
+        return await produce()
+    return await cache.respond(request, await get_session(request), produce)
 
 
 def _planned_app(plan: RoutePlan, *, fallback: ASGIApp) -> ASGIApp:

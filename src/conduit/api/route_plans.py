@@ -27,6 +27,7 @@ from typing import Any
 from fastapi import params
 from fastapi._body_limit import get_body_limit_error
 from fastapi._compat import ModelField, Undefined
+from fastapi._compat.shared import field_annotation_is_sequence
 from fastapi.datastructures import DefaultPlaceholder
 from fastapi.dependencies.models import (
     Dependant,
@@ -36,19 +37,103 @@ from fastapi.dependencies.models import (
     _is_coroutine_callable,
     _is_gen_callable,
 )
-from fastapi.dependencies.utils import request_body_to_args, request_params_to_args
+from fastapi.dependencies.utils import (
+    _get_param_aliases,
+    _get_param_model,
+    _is_json_field,
+    _validate_value_with_model_field,
+    request_body_to_args,
+    request_params_to_args,
+)
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError, ResponseValidationError
 from fastapi.routing import APIRoute, _extract_endpoint_context
 from fastapi.security import SecurityScopes
 from fastapi.telemetry._api import _get_request_telemetry
 from fastapi.utils import is_body_allowed_for_status_code
+from starlette.datastructures import Headers, ImmutableMultiDict
 from starlette.exceptions import HTTPException
 from starlette.middleware.body_limit import MAX_BODY_SIZE_SCOPE_KEY
 from starlette.requests import Request
 from starlette.responses import Response
 
-_Sources = tuple[tuple[list[ModelField], Callable[[Request], Mapping[str, Any]]], ...]
+Around = Callable[[Request, Callable[[], Awaitable[Response]]], Awaitable[Response]]
+"""Produces a request's response, given the request and what produces it from the endpoint."""
+
+_Source = Callable[[Request], Mapping[str, Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class _Param:
+    """A path, query, header or cookie parameter, with what FastAPI works out per request."""
+
+    field: ModelField
+    kind: str  # where it is read from, the first part of an error's location
+    aliases: tuple[str, ...]  # the names it may be sent under, in preference order
+    many: bool  # every occurrence is read (a list parameter), not only the last
+    sequence: bool  # an empty list counts as absent
+
+
+def _param(field: ModelField) -> _Param:
+    info = field.field_info
+    if not isinstance(info, params.Param):  # pragma: no cover - FastAPI's own invariant
+        raise TypeError("a parameter without a location")
+    sequence = field_annotation_is_sequence(info.annotation)
+    return _Param(
+        field=field,
+        kind=info.in_.value,
+        aliases=tuple(request for _, request in _get_param_aliases(field)),
+        many=sequence and not _is_json_field(field),
+        sequence=sequence,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Params:
+    """The parameters a dependant reads from one part of the request.
+
+    Reads and validates them as FastAPI's ``request_params_to_args`` does, with what that
+    function recomputes for every parameter of every request (its aliases, whether it is a list,
+    whether it is a model of parameters) worked out once. A model of parameters is left to
+    FastAPI's function.
+    """
+
+    source: _Source
+    fields: list[ModelField]
+    simple: tuple[_Param, ...] | None  # None: some parameter is a model of parameters
+
+    @classmethod
+    def of(cls, fields: list[ModelField], source: _Source) -> _Params:
+        models = any(_get_param_model(field) is not None for field in fields)
+        simple = None if models else tuple(_param(field) for field in fields)
+        return cls(source, fields, simple)
+
+    def read(self, request: Request, errors: list[Any]) -> dict[str, Any]:
+        received = self.source(request)
+        if self.simple is None:
+            found, problems = request_params_to_args(self.fields, received)
+            errors.extend(problems)
+            return found
+        values: dict[str, Any] = {}
+        for param in self.simple:
+            aliases = param.aliases
+            alias = aliases[0]
+            if len(aliases) > 1:
+                alias = next((name for name in aliases if name in received), alias)
+            if param.many and isinstance(received, (ImmutableMultiDict, Headers)):
+                value: Any = received.getlist(alias)
+            else:
+                value = received.get(alias)
+            if value is None or (param.sequence and len(value) == 0):
+                value = Undefined  # FastAPI applies the default while validating
+            found, problems = _validate_value_with_model_field(
+                field=param.field, value=value, values=values, loc=(param.kind, alias)
+            )
+            if problems:
+                errors.extend(problems)
+            else:
+                values[param.field.name] = found
+        return values
 
 
 def _path_params(request: Request) -> Mapping[str, Any]:
@@ -76,7 +161,7 @@ class _Node:
     cache_key: Any
     use_cache: bool
     subs: tuple[_Node, ...]
-    sources: _Sources
+    sources: tuple[_Params, ...]
     request_name: str | None
     connection_name: str | None
     response_name: str | None
@@ -100,10 +185,8 @@ class _Node:
             if sub.name is not None:
                 values[sub.name] = solved
             cache.setdefault(sub.cache_key, solved)
-        for fields, source in self.sources:
-            found, problems = request_params_to_args(fields, source(request))
-            values.update(found)
-            errors.extend(problems)
+        for source in self.sources:
+            values.update(source.read(request, errors))
         if self.connection_name is not None:
             values[self.connection_name] = request
         if self.request_name is not None:
@@ -135,7 +218,7 @@ def _node(dependant: Dependant) -> _Node:
     if dependant.call is None:  # pragma: no cover - FastAPI gives every dependant its call
         raise TypeError("a dependant without a call")
     sources = tuple(
-        (fields, source)
+        _Params.of(fields, source)
         for fields, source in (
             (dependant.path_params, _path_params),
             (dependant.query_params, _query_params),
@@ -163,8 +246,9 @@ def _node(dependant: Dependant) -> _Node:
 class RoutePlan:
     """The request handler of one route, from its plan (see the module's docstring)."""
 
-    def __init__(self, route: APIRoute) -> None:
+    def __init__(self, route: APIRoute, *, around: Around | None = None) -> None:
         self._route = route
+        self._around = around
         self._root = _node(route.dependant)
         self._body_field = route.body_field
         self._embed_body_fields = route._embed_body_fields
@@ -178,14 +262,17 @@ class RoutePlan:
         self._status_code = route.status_code
 
     @classmethod
-    def for_route(cls, route: APIRoute) -> RoutePlan | None:
-        """A plan for ``route``, or None when its shape is not one a plan covers."""
+    def for_route(cls, route: APIRoute, *, around: Around | None = None) -> RoutePlan | None:
+        """A plan for ``route``, or None when its shape is not one a plan covers.
+
+        ``around``, if given, produces each valid request's response: it may answer without
+        calling the endpoint (see ``response_cache``)."""
         streams = route.stream_item_field is not None or route.is_json_stream
         body = route.body_field
         form = body is not None and isinstance(body.field_info, params.Form)
         if streams or form or not _plannable(route.dependant, endpoint=True):
             return None
-        return cls(route)
+        return cls(route, around=around)
 
     def applies(self) -> bool:
         """Whether this request may take the plan: not while dependency overrides are set (tests),
@@ -217,10 +304,15 @@ class RoutePlan:
                 body=None if body is Undefined else body,
                 endpoint_ctx=self._context(request),
             )
-        raw = await root.call(**values)
+        if self._around is None:
+            return await self._respond(request, values, response)
+        return await self._around(request, lambda: self._respond(request, values, response))
+
+    async def _respond(self, request: Request, values: dict[str, Any], sub: Response) -> Response:
+        raw = await self._root.call(**values)
         if isinstance(raw, Response):
             return raw
-        return self._render(request, raw, response)
+        return self._render(request, raw, sub)
 
     async def _body(self, request: Request) -> Any:
         """The request's body as FastAPI reads it: parsed when its media type is JSON."""

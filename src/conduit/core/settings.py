@@ -69,6 +69,12 @@ class Settings(BaseSettings):
     # silent (a network partition) would otherwise hold requests until TCP gives up, minutes on.
     db_statement_timeout_seconds: float = Field(default=10.0, gt=0)
 
+    # Reads remembered per database snapshot (api/response_cache.py), PostgreSQL only; 0: off.
+    # Per worker, on top of its own memory.
+    response_cache_mb: int = Field(default=16, ge=0, le=4096)
+    # How long an entry may be served at most, even while the database has not changed.
+    response_cache_max_age_seconds: float = Field(default=60.0, gt=0)
+
     jwt_secret: SecretStr | None = None
     # Key rotation, as JSON: [{"kid": "2026-11", "secret": "..."}, {"kid": "2026-05", ...}]. The
     # first key signs new tokens, every key verifies the tokens naming it; drop a key to revoke
