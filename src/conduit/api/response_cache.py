@@ -1,12 +1,9 @@
 """Read responses remembered per database snapshot, so they are exact in every process.
 
 A read's response is a function of the request (path, query, caller) and of the data the
-database shows it. PostgreSQL names what a statement sees by its snapshot
-(``pg_current_snapshot()``: the oldest transaction still running, the next transaction id, and
-those running in between): two statements with the same snapshot see exactly the same
-committed data, and once any transaction commits, no later statement in any session gets an
-earlier snapshot back. So a response computed after snapshot S was taken is a correct answer to
-any request that sees S too:
+database shows it, which PostgreSQL names by the statement's snapshot (``db.snapshots``): the
+same snapshot, the same committed data; after any commit, never an earlier snapshot again. So
+a response computed after snapshot S was taken is a correct answer to any request that sees S:
 
 - no invalidation to get wrong: a write commits, every later snapshot differs, and the entries
   of older snapshots are never served again, in this process or any other;
@@ -15,9 +12,10 @@ any request that sees S too:
   read S began before that commit: it overlaps the write, and may see it or not.
 
 A lookup costs one round trip (the snapshot) instead of the operation's statements, its rows,
-and building and serialising the response. A miss costs that round trip on top, so when writes
-keep the snapshot moving and almost every lookup misses, the cache stands aside for a while
-(``ResponseCache.active``).
+and building and serialising the response; for a signed-in caller not even that, since the
+statement that checks the caller's account returns its snapshot too (``db.snapshots``). An
+anonymous miss costs that round trip on top, so when writes keep the snapshot moving and almost every lookup
+misses, the cache stands aside for a while (``ResponseCache.active``).
 
 Entries live in the process's memory, bounded in bytes, least recently used first out, and
 for ``max_age`` at most. Only operations whose response depends on nothing but the database and
@@ -33,11 +31,12 @@ from dataclasses import dataclass
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
-from sqlalchemy import literal_column, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import Response
 
+from conduit.db.snapshots import observed_snapshot, snapshot_column
 from conduit.repositories._rows import Query
 
 CACHEABLE = frozenset(
@@ -53,18 +52,7 @@ CACHEABLE = frozenset(
 """Operations whose response is a function of the request's path, query and caller, and of the
 data: the reads of the contract except the current user (its token is issued per request)."""
 
-# The snapshot, qualified by the database (a dropped and recreated one starts its transaction
-# ids over) and by the server's start (a restore from a backup takes a restart, and may reuse
-# transaction ids that meant other data): together they name exactly what a statement sees.
-_SNAPSHOT = Query(
-    select(
-        literal_column(
-            "pg_current_snapshot()::text"
-            " || '@' || (SELECT oid FROM pg_database WHERE datname = current_database())::text"
-            " || '@' || pg_postmaster_start_time()::text"
-        ).label("snapshot")
-    )
-)
+_SNAPSHOT = Query(select(snapshot_column()))
 
 # Kept, per entry, on top of its body: the key, the headers, the bookkeeping.
 _ENTRY_OVERHEAD = 512
@@ -197,10 +185,7 @@ class ResponseCache:
         produced (and remembered)."""
         if not self.active():
             return await produce()
-        row = await _SNAPSHOT.first(session, {})
-        if row is None:  # pragma: no cover - the function always returns a row
-            return await produce()
-        snapshot: str = row["snapshot"]
+        snapshot = observed_snapshot(session) or await _current_snapshot(session)
         viewer = getattr(request.state, "viewer", None)
         scope = request.scope
         key: Key = (scope["path"], scope["query_string"], getattr(viewer, "id", None))
@@ -210,6 +195,14 @@ class ResponseCache:
         response = await produce()
         self.put(key, snapshot, response)
         return response
+
+
+async def _current_snapshot(session: AsyncSession) -> str:
+    row = await _SNAPSHOT.first(session, {})
+    if row is None:  # pragma: no cover - a SELECT without FROM returns its row
+        raise RuntimeError("no snapshot")
+    snapshot: str = row["snapshot"]
+    return snapshot
 
 
 class ResponseCacheCollector(Collector):
