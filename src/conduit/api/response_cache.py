@@ -14,8 +14,8 @@ a response computed after snapshot S was taken is a correct answer to any reques
 A lookup costs one round trip (the snapshot) instead of the operation's statements, its rows,
 and building and serialising the response; for a signed-in caller not even that, since the
 statement that checks the caller's account returns its snapshot too (``db.snapshots``). An
-anonymous miss costs that round trip on top, so when writes keep the snapshot moving and almost every lookup
-misses, the cache stands aside for a while (``ResponseCache.active``).
+anonymous miss costs that round trip on top, so when writes keep the snapshot moving and almost
+every lookup misses, the cache stands aside for a while (``ResponseCache.active``).
 
 Entries live in the process's memory, bounded in bytes, least recently used first out, and
 for ``max_age`` at most. Only operations whose response depends on nothing but the database and
