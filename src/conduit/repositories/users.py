@@ -22,6 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from conduit.db.engine import ReadSession
 from conduit.db.models import User
 from conduit.db.snapshots import remember_snapshot, snapshot_column
 from conduit.domain.errors import AlreadyExists
@@ -79,8 +80,8 @@ def _profile_statement(viewer_id: BindParameter[int] | None) -> Select[*tuple[An
 # Read on every authenticated request and every profile page: built and compiled once.
 _ACCESS_COLUMNS = (User.id, User.username, User.role, User.banned_at, User.token_version)
 _ACCESS = Query(select(*_ACCESS_COLUMNS).where(User.id == bindparam("user_id")))
-# On PostgreSQL with the statement's snapshot: the response cache needs one for the request,
-# and every authenticated request sends this statement first.
+# With the statement's snapshot, for read requests (ReadSession, PostgreSQL): the response cache
+# keys their answers by one, and every authenticated request sends this statement first.
 _ACCESS_AND_SNAPSHOT = Query(
     select(*_ACCESS_COLUMNS, snapshot_column()).where(User.id == bindparam("user_id"))
 )
@@ -99,12 +100,13 @@ class UserRepository:
     async def get_access(self, user_id: int) -> Access | None:
         """The account's role, ban and token version; one Core row, no entity (every
         authenticated request asks)."""
-        postgresql = self.session.get_bind().dialect.name == "postgresql"
-        query = _ACCESS_AND_SNAPSHOT if postgresql else _ACCESS
+        # Only a read request's answer can be cached: writes need no snapshot.
+        reads = isinstance(self.session, ReadSession)
+        query = _ACCESS_AND_SNAPSHOT if reads else _ACCESS
         row = await query.first(self.session, {"user_id": user_id})
         if row is None:
             return None
-        if postgresql and not self.session.in_transaction():
+        if reads and not self.session.in_transaction():
             # Outside a transaction: what a read request's next statements start from.
             remember_snapshot(self.session, row["snapshot"])
         return Access(
