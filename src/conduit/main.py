@@ -75,6 +75,7 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.connection_turns = deps.ConnectionTurns(
             settings.db_pool_size + settings.db_max_overflow, settings.db_pool_timeout_seconds
         )
+        app.state.snapshots = deps.shared_snapshot(app.state)
         metrics.watch_pool(engine)
         if tracer_provider is not None:
             from conduit.core.tracing import trace_engine
@@ -100,6 +101,7 @@ def create_app(settings: Settings) -> FastAPI:
         try:
             yield
         finally:
+            await app.state.snapshots.close()
             await _close_database(engine, settings)
             if redis is not None:
                 await redis.aclose()

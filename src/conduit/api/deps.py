@@ -19,9 +19,11 @@ from starlette._exception_handler import wrap_app_handling_exceptions
 from starlette.routing import Match
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from conduit.api.response_cache import CACHEABLE, ResponseCache
+from conduit.api.response_cache import CACHEABLE, ResponseCache, read_snapshot
 from conduit.api.route_plans import RoutePlan
 from conduit.core.security import TokenCodec, token_from_header
+from conduit.db.engine import ReadSession, before_connecting
+from conduit.db.snapshots import SharedSnapshot, observed_snapshot
 from conduit.domain.errors import Forbidden, Unauthenticated
 from conduit.domain.permissions import Role, satisfies
 from conduit.domain.types import Viewer
@@ -45,9 +47,10 @@ SESSION = "conduit.session"
 async def get_session(request: Request) -> AsyncSession:
     """The request's session: opened on first use, then the same one for the whole request.
 
-    Requests take their turn for a connection first (see ``ConnectionTurns``). Reads (GET, HEAD,
-    OPTIONS) get a session that has nothing to commit and, on PostgreSQL, no transaction at
-    all (see ``create_read_sessionmaker``). The route finishes it (``finish_session``, run by
+    Requests take their turn for a connection (see ``ConnectionTurns``): writes as the session
+    opens, reads on PostgreSQL only once they need a connection. Reads (GET, HEAD, OPTIONS) get
+    a session that has nothing to commit and, on PostgreSQL, no transaction at all (see
+    ``create_read_sessionmaker``). The route finishes it (``finish_session``, run by
     ``SessionRoute``): committed once when the endpoint succeeded, before the response is sent,
     so a failure at commit time becomes an error response, never a 2xx for a write that did not
     happen.
@@ -67,13 +70,23 @@ async def get_session(request: Request) -> AsyncSession:
 async def _open_session(request: Request) -> AsyncSession:
     app_state = request.app.state
     turns: ConnectionTurns | None = getattr(app_state, "connection_turns", None)
-    if turns is not None:
-        await turns.wait()
     reads = request.method in READ_METHODS
     sessions = app_state.read_sessionmaker if reads else app_state.sessionmaker
     session: AsyncSession = sessions()
-    session.sync_session.info[TURN] = turns
+    if turns is None:
+        return session
+    if isinstance(session, ReadSession):
+        # Not before the session needs a connection: a read answered from the response cache
+        # never does, and would otherwise hold a turn while it waits for the snapshot.
+        before_connecting(session, lambda: _take_turn(session, turns))
+    else:
+        await _take_turn(session, turns)
     return session
+
+
+async def _take_turn(session: AsyncSession, turns: ConnectionTurns) -> None:
+    await turns.wait()
+    session.sync_session.info[TURN] = turns
 
 
 async def finish_session(request: Request, *, succeeded: bool) -> None:
@@ -167,7 +180,46 @@ async def _through_cache(request: Request, produce: Callable[[], Awaitable[Respo
     cache: ResponseCache | None = getattr(request.app.state, "response_cache", None)
     if cache is None:
         return await produce()
-    return await cache.respond(request, await get_session(request), produce)
+    return await cache.respond(request, lambda: _snapshot_for(request), produce)
+
+
+async def _snapshot_for(request: Request) -> str:
+    """The database's snapshot for ``request``, read after it began.
+
+    A signed-in caller's account check has just read one (``UserRepository.get_access``); an
+    anonymous read shares the worker's next snapshot read, and opens no session unless the
+    cache misses.
+    """
+    state: dict[str, Any] | None = request.scope.get("state")
+    session: AsyncSession | None = state.get(SESSION) if state else None
+    if session is not None:
+        seen = observed_snapshot(session)
+        if seen is not None:
+            return seen
+        if TURN in session.sync_session.info:
+            # It holds a turn already: waiting for one more for the shared read could wait on
+            # requests that wait the same way.
+            return await read_snapshot(session)
+    snapshots: SharedSnapshot = request.app.state.snapshots
+    return await snapshots.current()
+
+
+def shared_snapshot(app_state: Any) -> SharedSnapshot:
+    """Snapshot reads for the app's requests, each on a session of its own, in turn with them."""
+
+    async def read() -> str:
+        turns: ConnectionTurns = app_state.connection_turns
+        await turns.wait()
+        try:
+            session: AsyncSession = app_state.read_sessionmaker()
+            try:
+                return await read_snapshot(session)
+            finally:
+                await session.close()
+        finally:
+            turns.done()
+
+    return SharedSnapshot(read)
 
 
 def _planned_app(plan: RoutePlan, *, fallback: ASGIApp) -> ASGIApp:

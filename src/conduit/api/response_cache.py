@@ -11,11 +11,12 @@ a response computed after snapshot S was taken is a correct answer to any reques
   while the response was computed, the response may show it, and every request that can still
   read S began before that commit: it overlaps the write, and may see it or not.
 
-A lookup costs one round trip (the snapshot) instead of the operation's statements, its rows,
-and building and serialising the response; for a signed-in caller not even that, since the
-statement that checks the caller's account returns its snapshot too (``db.snapshots``). An
-anonymous miss costs that round trip on top, so when writes keep the snapshot moving and almost
-every lookup misses, the cache stands aside for a while (``ResponseCache.active``).
+A lookup costs the snapshot instead of the operation's statements, its rows, and building and
+serialising the response. A signed-in caller's comes with the statement that checks its
+account; anonymous callers share one statement among all who asked while the previous one was
+in flight (``db.snapshots.SharedSnapshot``), so a hit takes no connection of its own. An
+anonymous miss waits for that snapshot on top, so when writes keep the snapshot moving and
+almost every lookup misses, the cache stands aside for a while (``ResponseCache.active``).
 
 Entries live in the process's memory, bounded in bytes, least recently used first out, and
 for ``max_age`` at most. Only operations whose response depends on nothing but the database and
@@ -36,7 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import Response
 
-from conduit.db.snapshots import observed_snapshot, snapshot_column
+from conduit.db.snapshots import snapshot_column
 from conduit.repositories._rows import Query
 
 CACHEABLE = frozenset(
@@ -59,6 +60,8 @@ _ENTRY_OVERHEAD = 512
 
 Key = tuple[str, bytes, int | None]
 Produce = Callable[[], Awaitable[Response]]
+# The database's snapshot, read after the request began.
+Snapshot = Callable[[], Awaitable[str]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,24 +183,25 @@ class ResponseCache:
                 self._resting_until = self._clock() + self._rest
             self._window = _Window()
 
-    async def respond(self, request: Request, session: AsyncSession, produce: Produce) -> Response:
-        """The response to ``request``: remembered at the database's current snapshot, or
-        produced (and remembered)."""
+    async def respond(self, request: Request, snapshot: Snapshot, produce: Produce) -> Response:
+        """The response to ``request``: remembered at the database's current snapshot (read
+        after the request began), or produced (and remembered)."""
         if not self.active():
             return await produce()
-        snapshot = observed_snapshot(session) or await _current_snapshot(session)
+        seen = await snapshot()
         viewer = getattr(request.state, "viewer", None)
         scope = request.scope
         key: Key = (scope["path"], scope["query_string"], getattr(viewer, "id", None))
-        cached = self.get(key, snapshot)
+        cached = self.get(key, seen)
         if cached is not None:
             return cached
         response = await produce()
-        self.put(key, snapshot, response)
+        self.put(key, seen, response)
         return response
 
 
-async def _current_snapshot(session: AsyncSession) -> str:
+async def read_snapshot(session: AsyncSession) -> str:
+    """The snapshot of a statement sent on ``session`` now."""
     row = await _SNAPSHOT.first(session, {})
     if row is None:  # pragma: no cover - a SELECT without FROM returns its row
         raise RuntimeError("no snapshot")

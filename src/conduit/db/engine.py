@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
 from sqlalchemy.orm import Session, SessionTransaction
 from sqlalchemy.pool import Pool, PoolProxiedConnection, StaticPool
-from sqlalchemy.util import greenlet_spawn
+from sqlalchemy.util import await_only, greenlet_spawn
 
 SQLITE_BUSY_TIMEOUT_MS = 5_000
 
@@ -109,6 +110,19 @@ def create_read_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSes
 
 _POOLED = "conduit.pooled_connection"
 """Key of ``Session.info`` holding a ReadSession's pooled connection, while it has one."""
+_BEFORE_CONNECTING = "conduit.before_connecting"
+"""Key of ``Session.info`` holding what a ReadSession awaits before its first connection."""
+
+BeforeConnecting = Callable[[], Awaitable[None]]
+
+
+def before_connecting(session: ReadSession, wait: BeforeConnecting) -> None:
+    """Have ``session`` await ``wait()`` once, before it first takes a connection.
+
+    A request's turn for a connection (api/deps.py) is taken there rather than when its session
+    opens: a read answered without the database never waits for one.
+    """
+    session.sync_session.info[_BEFORE_CONNECTING] = wait
 
 
 class ReadSession(AsyncSession):
@@ -143,8 +157,12 @@ class ReadSession(AsyncSession):
         the Session's own checkout raises it, so it is answered alike (a server starting up or
         shutting down is a 503, api/errors.py). The pool hands the driver's error out bare.
         """
-        pooled: PoolProxiedConnection | None = self.sync_session.info.get(_POOLED)
+        info = self.sync_session.info
+        pooled: PoolProxiedConnection | None = info.get(_POOLED)
         if pooled is None:
+            wait: BeforeConnecting | None = info.pop(_BEFORE_CONNECTING, None)
+            if wait is not None:
+                await wait()
             engine = self.engine
             dialect = engine.dialect
             try:
@@ -181,13 +199,18 @@ class ReadSession(AsyncSession):
 
 @event.listens_for(Session, "after_transaction_create")
 def _give_back_pooled(session: Session, transaction: SessionTransaction) -> None:
-    """Before the ORM takes a connection for a ReadSession, its pooled one goes back.
+    """Before the ORM takes a connection for a ReadSession, its pooled one goes back, or, if it
+    has none yet, it awaits what comes before its first connection.
 
-    Runs inside the session's greenlet, where the pool's checkin may wait on the driver."""
+    Runs inside the session's greenlet, where the pool's checkin may wait on the driver, and
+    where ``await_only`` may wait for a turn."""
     if transaction.parent is None:
         pooled: PoolProxiedConnection | None = session.info.pop(_POOLED, None)
         if pooled is not None:
             pooled.close()
+        wait: BeforeConnecting | None = session.info.pop(_BEFORE_CONNECTING, None)
+        if wait is not None:
+            await_only(wait())
 
 
 def ensure_sqlite_directory(url: str | URL) -> None:
