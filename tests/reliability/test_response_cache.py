@@ -17,6 +17,7 @@ from fastapi import FastAPI
 
 from conduit.api.response_cache import ResponseCache
 from conduit.main import create_app
+from conduit.repositories._rows import listening
 from tests.app_settings import app_settings
 from tests.integration.api import Account, Api
 
@@ -126,3 +127,23 @@ async def test_the_metrics_count_the_lookups(processes: tuple[Api, Api, FastAPI]
     metrics = (await api.client.get("/metrics")).text
     assert 'conduit_response_cache_lookups_total{result="hit"}' in metrics
     assert "conduit_response_cache_bytes" in metrics
+
+
+async def test_a_signed_in_read_checks_the_account_at_the_current_snapshot(
+    processes: tuple[Api, Api, FastAPI],
+) -> None:
+    one, two, _ = processes
+    reader = await one.register(unique("reader"))
+    assert (await two.feed(reader)).status_code == 200
+    sent: list[str] = []
+    with listening(sent.append):
+        assert (await two.feed(reader)).status_code == 200
+    # Nothing committed in between: the account read at this snapshot stands, and so does the
+    # page; only the snapshot itself was asked for.
+    assert len(sent) == 1 and "pg_current_snapshot" in sent[0]
+
+    logout = await one.client.post("/api/user/logout", headers=reader.headers)
+    assert logout.status_code == 204  # acknowledged by the first process
+
+    assert (await two.feed(reader)).status_code == 401
+    assert (await two.get_article("anything", reader)).status_code == 401

@@ -186,8 +186,8 @@ async def _through_cache(request: Request, produce: Callable[[], Awaitable[Respo
 async def _snapshot_for(request: Request) -> str:
     """The database's snapshot for ``request``, read after it began.
 
-    A signed-in caller's account check has just read one (``UserRepository.get_access``); an
-    anonymous read shares the worker's next snapshot read, and opens no session unless the
+    A signed-in caller's account was checked at one (``UserRepository.get_access``); an
+    anonymous read shares the worker's next snapshot read, and takes no connection unless the
     cache misses.
     """
     state: dict[str, Any] | None = request.scope.get("state")
@@ -201,6 +201,18 @@ async def _snapshot_for(request: Request) -> str:
             # requests that wait the same way.
             return await read_snapshot(session)
     snapshots: SharedSnapshot = request.app.state.snapshots
+    return await snapshots.current()
+
+
+async def _early_snapshot(app_state: Any) -> str | None:
+    """For a read, the snapshot its caller's account is checked at, where the response cache
+    works: the shared one, so that an account already read at it needs no statement (and the
+    response cache uses the same). None while the cache rests: writes keep moving the snapshot,
+    and the account's own statement reads one anyway."""
+    cache: ResponseCache | None = getattr(app_state, "response_cache", None)
+    if cache is None or cache.resting():
+        return None
+    snapshots: SharedSnapshot = app_state.snapshots
     return await snapshots.current()
 
 
@@ -337,11 +349,11 @@ async def optional_viewer(
         state = request.app.state
         tokens: TokenCodec = state.tokens
         claims = tokens.verify(token)
+        writing = request.method not in READ_METHODS
+        snapshot = None if writing else await _early_snapshot(state)
         session = await get_session(request)
-        viewer = await UserService(session, state.hasher).viewer_for(
-            claims.user_id,
-            token_version=claims.version,
-            writing=request.method not in READ_METHODS,
+        viewer = await UserService(session, state.hasher, state.accesses).viewer_for(
+            claims.user_id, token_version=claims.version, writing=writing, snapshot=snapshot
         )
     request.state.viewer = viewer
     return viewer

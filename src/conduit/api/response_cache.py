@@ -12,10 +12,11 @@ a response computed after snapshot S was taken is a correct answer to any reques
   read S began before that commit: it overlaps the write, and may see it or not.
 
 A lookup costs the snapshot instead of the operation's statements, its rows, and building and
-serialising the response. A signed-in caller's comes with the statement that checks its
-account; anonymous callers share one statement among all who asked while the previous one was
-in flight (``db.snapshots.SharedSnapshot``), so a hit takes no connection of its own. An
-anonymous miss waits for that snapshot on top, so when writes keep the snapshot moving and
+serialising the response. Requests share one statement among all who asked while the previous
+one was in flight (``db.snapshots.SharedSnapshot``), so a hit takes no connection of its own;
+a signed-in caller's account is checked at the same snapshot, from memory if it was already
+read at it (``repositories.users.KnownAccesses``), else by a statement that returns its own
+snapshot. A miss waits for that snapshot on top, so when writes keep the snapshot moving and
 almost every lookup misses, the cache stands aside for a while (``ResponseCache.active``).
 
 Entries live in the process's memory, bounded in bytes, least recently used first out, and
@@ -128,12 +129,18 @@ class ResponseCache:
         self._entries.clear()
         self._bytes = 0
 
-    def active(self) -> bool:
-        """Whether requests should look here now (not while resting after a run of misses)."""
+    def resting(self) -> bool:
+        """Whether the cache stands aside now, after a run of misses."""
         if self._resting_until and self._clock() < self._resting_until:
+            return True
+        self._resting_until = 0.0
+        return False
+
+    def active(self) -> bool:
+        """Whether requests should look here now (not while resting); counts the bypasses."""
+        if self.resting():
             self.bypasses += 1
             return False
-        self._resting_until = 0.0
         return True
 
     def get(self, key: Key, snapshot: str) -> Response | None:

@@ -68,6 +68,32 @@ class Access:
     token_version: int
 
 
+class KnownAccesses:
+    """Accounts' access as read at the latest snapshot, so a read at that snapshot needs no
+    statement to check its caller.
+
+    Two statements with the same snapshot see the same committed data (``db.snapshots``): an
+    account read at snapshot S is the account at S, for every request that reads S. Any commit
+    moves the snapshot, so only the newest snapshot's entries can ever be asked for again; the
+    others are dropped as soon as a newer one is stored.
+    """
+
+    def __init__(self, max_entries: int = 10_000) -> None:
+        self.max_entries = max_entries
+        self._snapshot: str | None = None
+        self._accesses: dict[int, Access] = {}
+
+    def get(self, user_id: int, snapshot: str) -> Access | None:
+        """The account as read at exactly ``snapshot``, if it was."""
+        return self._accesses.get(user_id) if snapshot == self._snapshot else None
+
+    def put(self, user_id: int, snapshot: str, access: Access) -> None:
+        if snapshot != self._snapshot or len(self._accesses) >= self.max_entries:
+            self._snapshot = snapshot
+            self._accesses = {}
+        self._accesses[user_id] = access
+
+
 def _profile_statement(viewer_id: BindParameter[int] | None) -> Select[*tuple[Any, ...]]:
     return select(
         User.username,
@@ -90,32 +116,45 @@ _PROFILE_AS_VIEWER = Query(_profile_statement(bindparam("viewer_id")))
 
 
 class UserRepository:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession, accesses: KnownAccesses | None = None) -> None:
         self.session = session
+        self.accesses = accesses
 
     async def get(self, user_id: int) -> User | None:
         """User by primary key."""
         return await self.session.get(User, user_id)
 
-    async def get_access(self, user_id: int) -> Access | None:
+    async def get_access(self, user_id: int, *, snapshot: str | None = None) -> Access | None:
         """The account's role, ban and token version; one Core row, no entity (every
-        authenticated request asks)."""
+        authenticated request asks).
+
+        ``snapshot``, the database's snapshot read after the request began, answers without a
+        statement when the account was read at that very snapshot (``KnownAccesses``).
+        """
+        if snapshot is not None and self.accesses is not None:
+            known = self.accesses.get(user_id, snapshot)
+            if known is not None:
+                remember_snapshot(self.session, snapshot)
+                return known
         # Only a read request's answer can be cached: writes need no snapshot.
         reads = isinstance(self.session, ReadSession)
         query = _ACCESS_AND_SNAPSHOT if reads else _ACCESS
         row = await query.first(self.session, {"user_id": user_id})
         if row is None:
             return None
-        if reads and not self.session.in_transaction():
-            # Outside a transaction: what a read request's next statements start from.
-            remember_snapshot(self.session, row["snapshot"])
-        return Access(
+        access = Access(
             id=row["id"],
             username=row["username"],
             role=row["role"],
             banned=row["banned_at"] is not None,
             token_version=row["token_version"],
         )
+        if reads and not self.session.in_transaction():
+            # Outside a transaction: what a read request's next statements start from.
+            remember_snapshot(self.session, row["snapshot"])
+            if self.accesses is not None:
+                self.accesses.put(user_id, row["snapshot"], access)
+        return access
 
     async def get_by_email(self, email: str) -> User | None:
         """User by already-normalised (lower-cased) email."""

@@ -10,7 +10,7 @@ from conduit.db.types import utc_now
 from conduit.domain.errors import AlreadyExists, Forbidden, InvalidCredentials, Unauthenticated
 from conduit.domain.permissions import Role
 from conduit.domain.types import UNSET, UserChanges, UserView, Viewer
-from conduit.repositories.users import UserRepository, UserValues
+from conduit.repositories.users import KnownAccesses, UserRepository, UserValues
 
 
 def normalize_email(email: str) -> str:
@@ -42,8 +42,10 @@ def revoked() -> Unauthenticated:
 
 
 class UserService:
-    def __init__(self, session: AsyncSession, hasher: PasswordHasher) -> None:
-        self.users = UserRepository(session)
+    def __init__(
+        self, session: AsyncSession, hasher: PasswordHasher, accesses: KnownAccesses | None = None
+    ) -> None:
+        self.users = UserRepository(session, accesses)
         self.hasher = hasher
 
     async def register(self, *, username: str, email: str, password: str) -> UserView:
@@ -83,14 +85,17 @@ class UserService:
             await self.users.set_password_hash(view.id, new_hash)
         return view
 
-    async def viewer_for(self, user_id: int, *, token_version: int, writing: bool) -> Viewer | None:
-        """The caller behind a verified token.
+    async def viewer_for(
+        self, user_id: int, *, token_version: int, writing: bool, snapshot: str | None = None
+    ) -> Viewer | None:
+        """The caller behind a verified token, as of ``snapshot`` if one was read for the
+        request (see ``UserRepository.get_access``).
 
         Unauthenticated when the account is gone or the token was revoked (its version is not
         the account's). A banned account's tokens, all issued before the ban, are Forbidden on a
         write and stand for nobody (None: anonymous) on a read.
         """
-        user = await self.users.get_access(user_id)
+        user = await self.users.get_access(user_id, snapshot=snapshot)
         if user is None:
             raise revoked()
         if user.banned:
