@@ -15,7 +15,18 @@ from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
-from sqlalchemy import Integer, bindparam, func, insert, select, text
+from sqlalchemy import (
+    Column,
+    Integer,
+    MetaData,
+    Table,
+    bindparam,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -26,6 +37,7 @@ from conduit.db.engine import (
     create_read_sessionmaker,
     create_sessionmaker,
 )
+from conduit.db.errors import SchemaChanged
 from conduit.db.models import Tag
 from conduit.repositories._rows import ConnectionLost, Query, core_table
 
@@ -164,3 +176,85 @@ async def test_a_failed_checkout_is_sqlalchemys_error_as_through_the_session(
         assert "conduit_no_such_database" in str(raised.value.orig)
     finally:
         await engine.dispose()
+
+
+# A table and a composite type of the test's own, changed under statements already prepared.
+PROBES = Table(
+    "driver_level_probes",
+    MetaData(),
+    Column("id", Integer, primary_key=True),
+    Column("amount", Integer),
+    Column("shape", Integer),  # a composite type in the database; read only as a whole row
+)
+READ_PROBE = Query(select(PROBES.c.id, PROBES.c.shape).where(PROBES.c.id == bindparam("id")))
+BUMP_PROBE = Query(
+    update(PROBES)
+    .where(PROBES.c.id == bindparam("probe_id"))
+    .values(amount=PROBES.c.amount + 1)
+    .returning(PROBES.c.amount)
+)
+
+
+@pytest.fixture
+async def probes(engine: AsyncEngine) -> AsyncIterator[AsyncEngine]:
+    """A single-connection engine (every statement on the connection that prepared the last),
+    over a fresh probe table."""
+    async with engine.begin() as connection:
+        for statement in (
+            "DROP TABLE IF EXISTS driver_level_probes",
+            "DROP TYPE IF EXISTS driver_level_shape",
+            "CREATE TYPE driver_level_shape AS (x integer)",
+            "CREATE TABLE driver_level_probes"
+            " (id integer PRIMARY KEY, amount integer, shape driver_level_shape)",
+            "INSERT INTO driver_level_probes VALUES (1, 1, ROW(7))",
+        ):
+            await connection.execute(text(statement))
+    single = create_engine(str(engine.url.render_as_string(hide_password=False)), pool_size=1)
+    yield single
+    await single.dispose()
+    async with engine.begin() as connection:
+        await connection.execute(text("DROP TABLE driver_level_probes"))
+        await connection.execute(text("DROP TYPE driver_level_shape"))
+
+
+async def migrate(engine: AsyncEngine, statement: str) -> None:
+    """What a deploy's migration does while the server runs: from another connection."""
+    async with engine.begin() as connection:
+        await connection.execute(text(statement))
+
+
+async def test_a_read_prepared_before_a_migration_is_prepared_again(
+    engine: AsyncEngine, probes: AsyncEngine
+) -> None:
+    async with create_read_sessionmaker(probes)() as session:
+        before = await READ_PROBE.first(session, {"id": 1})
+        assert before is not None and before["shape"]["x"] == 7
+        # asyncpg decodes the composite with the attributes it cached: one, now two.
+        await migrate(engine, "ALTER TYPE driver_level_shape ADD ATTRIBUTE y text")
+
+        after = await READ_PROBE.first(session, {"id": 1})
+
+    assert after is not None and (after["shape"]["x"], after["shape"]["y"]) == (7, None)
+
+
+async def test_a_write_whose_statement_went_stale_mid_transaction_is_schema_changed(
+    engine: AsyncEngine, probes: AsyncEngine
+) -> None:
+    writes = create_sessionmaker(probes)
+    async with writes() as session:
+        (row,) = await BUMP_PROBE.write(session, {"probe_id": 1})
+        await session.commit()
+    assert row["amount"] == 2
+    # The prepared UPDATE's RETURNING changes type: PostgreSQL refuses the cached plan, and the
+    # transaction it was sent in is aborted.
+    await migrate(engine, "ALTER TABLE driver_level_probes ALTER COLUMN amount TYPE bigint")
+
+    async with writes() as session:
+        with pytest.raises(SchemaChanged):
+            await BUMP_PROBE.write(session, {"probe_id": 1})
+        await session.rollback()
+    # The client's retry finds the statement prepared afresh; the refused one changed nothing.
+    async with writes() as session:
+        (row,) = await BUMP_PROBE.write(session, {"probe_id": 1})
+        await session.commit()
+    assert row["amount"] == 3

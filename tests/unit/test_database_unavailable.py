@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import exc as sa
 
 from conduit.api.errors import database_unavailable
+from conduit.db.errors import SchemaChanged
 from conduit.repositories._rows import ConnectionLost
 
 
@@ -27,6 +28,16 @@ class DriverError(Exception):
 
 def wrapped(sqlstate: str) -> sa.DBAPIError:
     return sa.DBAPIError("SELECT 1", None, DriverError(sqlstate))
+
+
+def stale_through_the_orm() -> sa.DBAPIError:
+    """What SQLAlchemy raises for a statement PostgreSQL refused because a migration changed
+    its result type: its adapter's error, caused by asyncpg's."""
+    adapted = DriverError("0A000")
+    adapted.__cause__ = asyncpg.exceptions.InvalidCachedStatementError(
+        "cached plan must not change result type"
+    )
+    return sa.NotSupportedError("SELECT 1", None, adapted)
 
 
 @pytest.mark.parametrize(
@@ -48,6 +59,8 @@ def wrapped(sqlstate: str) -> sa.DBAPIError:
             id="connection-lost",
         ),
         pytest.param(ConnectionLost("the database connection was lost"), id="driver-level-lost"),
+        pytest.param(SchemaChanged("the schema changed"), id="schema-changed-mid-transaction"),
+        pytest.param(stale_through_the_orm(), id="schema-changed-through-the-orm"),
     ],
 )
 def test_these_mean_the_database_is_unavailable(error: BaseException) -> None:

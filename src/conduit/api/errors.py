@@ -22,6 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from conduit.api.observability import REQUEST_ID_HEADER
+from conduit.db.errors import OUTDATED_STATEMENT, SchemaChanged
 from conduit.domain import errors as domain
 
 logger = logging.getLogger(__name__)
@@ -130,7 +131,9 @@ def database_unavailable(exc: BaseException) -> bool:
 
     Connecting raises the driver's own errors (refused, timed out, host unknown) or, for a server
     that is starting up or shutting down, SQLAlchemy's wrapper around them; a connection lost
-    mid-query, or a pool with no free connection in time, raises SQLAlchemy's.
+    mid-query, or a pool with no free connection in time, raises SQLAlchemy's. A migration that
+    changed the schema under a transaction's prepared statement (``SchemaChanged``) is over by
+    the time the client retries.
     """
     if isinstance(exc, sa.TimeoutError | ConnectionError | TimeoutError | socket.gaierror):
         return True
@@ -140,7 +143,12 @@ def database_unavailable(exc: BaseException) -> bool:
         exc.connection_invalidated or isinstance(exc, sa.InterfaceError)
     ):
         return True
+    if isinstance(exc, SchemaChanged):
+        return True
     origin = exc.orig if isinstance(exc, sa.DBAPIError) else exc
+    # The same through the ORM: SQLAlchemy's asyncpg adapter wraps the driver's error.
+    if isinstance(getattr(origin, "__cause__", None), OUTDATED_STATEMENT):
+        return True
     return isinstance(origin, _DRIVER_UNAVAILABLE) or (
         getattr(origin, "sqlstate", None) in _UNAVAILABLE_SQLSTATES
     )
@@ -206,7 +214,13 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(domain.ConduitError, _on_domain_error)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
-    for database_error in (sa.DBAPIError, sa.TimeoutError, OSError, *_DRIVER_UNAVAILABLE):
+    for database_error in (
+        sa.DBAPIError,
+        sa.TimeoutError,
+        OSError,
+        SchemaChanged,
+        *_DRIVER_UNAVAILABLE,
+    ):
         app.add_exception_handler(database_error, _on_database_error)
     app.add_exception_handler(Exception, _on_unexpected)
 

@@ -31,6 +31,7 @@ from sqlalchemy.pool import Pool, PoolProxiedConnection
 from sqlalchemy.sql.compiler import SQLCompiler
 
 from conduit.db.engine import ReadSession
+from conduit.db.errors import OUTDATED_STATEMENT, SchemaChanged
 from conduit.db.models import Base
 
 # Called with the SQL of every statement sent at the driver level, which SQLAlchemy's cursor
@@ -221,15 +222,28 @@ class Query:
             params[name] if name in params else compiled.defaults.get(name)
             for name in compiled.names
         ]
+        for attempt in (1, 2):
+            try:
+                return await self._send(driver, compiled.sql, arguments, pool)
+            except OUTDATED_STATEMENT as error:
+                # asyncpg has dropped its stale caches: outside a transaction the statement is
+                # sent again, and prepared afresh.
+                if attempt == 2 or driver.is_in_transaction():
+                    raise SchemaChanged("the schema changed under a statement") from error
+            except _BROKEN as error:
+                await _discard_broken(driver, discard, error)
+                raise
+        raise AssertionError("unreachable")  # pragma: no cover - attempt 2 returns or raises
+
+    @staticmethod
+    async def _send(
+        driver: asyncpg.Connection, sql: str, arguments: list[Any], pool: Pool
+    ) -> list[asyncpg.Record]:
         for listener in _listeners:
-            listener(compiled.sql)
+            listener(sql)
         span = _statement_spans.get(pool) if _statement_spans else None
-        try:
-            with span(compiled.sql) if span is not None else nullcontext():
-                records: list[asyncpg.Record] = await driver.fetch(compiled.sql, *arguments)
-        except _BROKEN as error:
-            await _discard_broken(driver, discard, error)
-            raise
+        with span(sql) if span is not None else nullcontext():
+            records: list[asyncpg.Record] = await driver.fetch(sql, *arguments)
         return records
 
     async def _through_session(
