@@ -74,8 +74,9 @@ class KnownAccesses:
 
     Two statements with the same snapshot see the same committed data (``db.snapshots``): an
     account read at snapshot S is the account at S, for every request that reads S. Any commit
-    moves the snapshot, so only the newest snapshot's entries can ever be asked for again; the
-    others are dropped as soon as a newer one is stored.
+    moves the snapshot, and once a newer one has been read only requests already in flight
+    still ask at an older one, so the accounts of older snapshots are dropped as soon as a
+    newer snapshot's is stored: at most one snapshot's worth is kept, and ``max_entries``.
     """
 
     def __init__(self, max_entries: int = 10_000) -> None:
