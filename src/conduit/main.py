@@ -56,6 +56,9 @@ def create_app(settings: Settings) -> FastAPI:
     )
     tracer_provider = _tracer_provider(settings)
     response_cache = _response_cache(settings, metrics)
+    # Where responses are cached by snapshot, so are the callers' accounts (one statement fewer
+    # for a signed-in read).
+    accesses = None if response_cache is None else KnownAccesses()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -70,10 +73,10 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
         app.state.read_sessionmaker = create_read_sessionmaker(engine)
-        if response_cache is not None:
+        if response_cache is not None and accesses is not None:
             # Snapshots name data only within one database: a new lifespan may serve another.
             response_cache.clear()
-            app.state.accesses = KnownAccesses()
+            accesses.clear()
         app.state.connection_turns = deps.ConnectionTurns(
             settings.db_pool_size + settings.db_max_overflow, settings.db_pool_timeout_seconds
         )
@@ -139,9 +142,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.security_headers = security_headers(settings)
     app.state.idempotency = IdempotencySources()
     app.state.response_cache = response_cache
-    # Where responses are cached by snapshot, so are the callers' accounts (one statement fewer
-    # for a signed-in read).
-    app.state.accesses = None if response_cache is None else KnownAccesses()
+    app.state.accesses = accesses
     # Every route finishes the request's session (commit, close) before its response is sent.
     app.router.route_class = deps.SessionRoute
     include_contract(

@@ -35,3 +35,12 @@ def test_it_holds_at_most_max_entries() -> None:
     known = [accesses.get(user_id, "7:7:") for user_id in range(1, 4)]
     assert sum(access is not None for access in known) <= 2
     assert known[2] == ALICE  # the newest is kept
+
+
+def test_clearing_forgets_every_account() -> None:
+    accesses = KnownAccesses()
+    accesses.put(1, "100:104:", ALICE)
+
+    accesses.clear()
+
+    assert accesses.get(1, "100:104:") is None

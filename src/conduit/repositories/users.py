@@ -84,14 +84,18 @@ class KnownAccesses:
         self._snapshot: str | None = None
         self._accesses: dict[int, Access] = {}
 
+    def clear(self) -> None:
+        self._snapshot = None
+        self._accesses = {}
+
     def get(self, user_id: int, snapshot: str) -> Access | None:
         """The account as read at exactly ``snapshot``, if it was."""
         return self._accesses.get(user_id) if snapshot == self._snapshot else None
 
     def put(self, user_id: int, snapshot: str, access: Access) -> None:
         if snapshot != self._snapshot or len(self._accesses) >= self.max_entries:
+            self.clear()
             self._snapshot = snapshot
-            self._accesses = {}
         self._accesses[user_id] = access
 
 
