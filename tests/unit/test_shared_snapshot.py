@@ -33,12 +33,18 @@ async def settle() -> None:
         await asyncio.sleep(0)
 
 
-async def test_requests_asking_during_a_read_share_the_next_one() -> None:
+async def read_in_flight() -> tuple[Database, SharedSnapshot, asyncio.Task[str]]:
+    """A worker's snapshots with one read sent, and the request that asked for it."""
     database = Database()
     snapshots = SharedSnapshot(database.read)
-    early = asyncio.create_task(snapshots.current())
+    first = asyncio.create_task(snapshots.current())
     await settle()
     assert database.sent == 1  # sent at once: nothing was in flight
+    return database, snapshots, first
+
+
+async def test_requests_asking_during_a_read_share_the_next_one() -> None:
+    database, snapshots, early = await read_in_flight()
 
     late = [asyncio.create_task(snapshots.current()) for _ in range(10)]
     await settle()
@@ -55,10 +61,7 @@ async def test_requests_asking_during_a_read_share_the_next_one() -> None:
 
 
 async def test_a_failed_read_fails_its_waiters_and_the_next_read_is_fresh() -> None:
-    database = Database()
-    snapshots = SharedSnapshot(database.read)
-    first = asyncio.create_task(snapshots.current())
-    await settle()
+    database, snapshots, first = await read_in_flight()
     second = asyncio.create_task(snapshots.current())
     await settle()
     database.answers.put_nowait(ConnectionRefusedError("database down"))
@@ -74,10 +77,7 @@ async def test_a_failed_read_fails_its_waiters_and_the_next_read_is_fresh() -> N
 
 
 async def test_a_cancelled_waiter_leaves_the_others_their_snapshot() -> None:
-    database = Database()
-    snapshots = SharedSnapshot(database.read)
-    first = asyncio.create_task(snapshots.current())
-    await settle()
+    database, snapshots, first = await read_in_flight()
     leaving = asyncio.create_task(snapshots.current())
     staying = asyncio.create_task(snapshots.current())
     await settle()
@@ -93,10 +93,7 @@ async def test_a_cancelled_waiter_leaves_the_others_their_snapshot() -> None:
 
 
 async def test_closing_cancels_the_read_in_flight_and_everyone_waiting() -> None:
-    database = Database()
-    snapshots = SharedSnapshot(database.read)
-    first = asyncio.create_task(snapshots.current())
-    await settle()
+    database, snapshots, first = await read_in_flight()
     second = asyncio.create_task(snapshots.current())  # waits for the next read
     await settle()
 
