@@ -13,7 +13,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+import structlog.testing
 from fastapi import FastAPI
+from sqlalchemy import text
 
 from conduit.api.response_cache import ResponseCache
 from conduit.main import create_app
@@ -147,3 +149,82 @@ async def test_a_signed_in_read_checks_the_account_at_the_current_snapshot(
 
     assert (await two.feed(reader)).status_code == 401
     assert (await two.get_article("anything", reader)).status_code == 401
+
+
+async def test_each_read_is_one_lookup_a_miss_or_a_hit(
+    processes: tuple[Api, Api, FastAPI],
+) -> None:
+    api, _, app = processes
+    author = await api.register(unique("author"))
+    slug = (await api.create_article(author))["slug"]
+    cache = cache_of(app)
+
+    for caller in (None, author):
+        hits, misses = cache.hits, cache.misses
+        assert (await api.get_article(slug, caller)).status_code == 200
+        assert (cache.hits, cache.misses) == (hits, misses + 1)
+        assert (await api.get_article(slug, caller)).status_code == 200
+        assert (cache.hits, cache.misses) == (hits + 1, misses + 1)
+
+
+async def test_a_cached_answer_never_lets_a_bad_token_through(
+    processes: tuple[Api, Api, FastAPI],
+) -> None:
+    api, _, app = processes
+    author = await api.register(unique("author"))
+    await api.create_article(author, tags=["guarded"])
+    for _ in range(2):  # warm: the anonymous answers are cached
+        assert (await api.client.get("/api/articles")).status_code == 200
+        assert (await api.client.get("/api/tags")).status_code == 200
+    hits = cache_of(app).hits
+
+    for header in ("Token not-a-jwt", "Token", "Basic abc"):
+        refused = await api.client.get("/api/articles", headers={"Authorization": header})
+        assert refused.status_code == 401, header
+        assert "token" in refused.json()["errors"]
+    # The feed needs a caller: no token is 401, however warm the cache.
+    assert (await api.client.get("/api/articles/feed")).status_code == 401
+    # The tag list's contract takes no token: a bad one is ignored, and the answer cached.
+    tags = await api.client.get("/api/tags", headers={"Authorization": "Token not-a-jwt"})
+    assert tags.status_code == 200
+    assert cache_of(app).hits == hits + 1
+
+
+async def test_a_banned_reader_reads_as_anyone_from_the_cache(
+    processes: tuple[Api, Api, FastAPI],
+) -> None:
+    api, _, app = processes
+    author = await api.register(unique("author"))
+    reader = await api.register(unique("reader"))
+    slug = (await api.create_article(author))["slug"]
+    await api.favorite(reader, slug)
+    assert (await api.get_article(slug, reader)).json()["article"]["favorited"]
+
+    async with app.state.sessionmaker() as session, session.begin():
+        await session.execute(
+            text("UPDATE users SET banned_at = now() WHERE username = :name"),
+            {"name": reader.username},
+        )
+    anonymous = await api.get_article(slug)
+    for _ in range(2):  # the second time from the cache
+        as_banned = await api.get_article(slug, reader)
+        assert (as_banned.status_code, as_banned.content) == (200, anonymous.content)
+        assert (await api.feed(reader)).status_code == 401
+
+
+async def test_a_hit_is_logged_with_its_route_and_caller(
+    processes: tuple[Api, Api, FastAPI],
+) -> None:
+    api, _, app = processes
+    author = await api.register(unique("author"))
+    slug = (await api.create_article(author))["slug"]
+    await api.get_article(slug, author)
+    hits = cache_of(app).hits
+
+    with structlog.testing.capture_logs() as logs:
+        assert (await api.get_article(slug, author)).status_code == 200
+
+    assert cache_of(app).hits == hits + 1
+    [line] = [entry for entry in logs if entry["event"] == "request_finished"]
+    assert (line["route"], line["status"]) == ("/api/articles/{slug}", 200)
+    assert line["user_id"] is not None

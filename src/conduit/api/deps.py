@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine
+from enum import Enum
 from typing import Annotated, Any
 
 import structlog
@@ -27,7 +28,8 @@ from conduit.db.snapshots import SharedSnapshot, observed_snapshot
 from conduit.domain.errors import Forbidden, Unauthenticated
 from conduit.domain.permissions import Role, satisfies
 from conduit.domain.types import Viewer
-from conduit.services.users import UserService
+from conduit.repositories.users import KnownAccesses
+from conduit.services.users import UserService, viewer_from_access
 
 logger = structlog.get_logger(__name__)
 
@@ -133,11 +135,13 @@ class SessionRoute(APIRoute):
 
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
         super().__init__(path, endpoint, **kwargs)
-        around = _through_cache if self.operation_id in CACHEABLE else None
+        cacheable = self.operation_id in CACHEABLE
+        around = _through_cache if cacheable else None
         plannable = self.max_body_size is None
         self.plan = RoutePlan.for_route(self, around=around) if plannable else None
         if self.plan is not None:
-            self.app = _planned_app(self.plan, fallback=self.app)
+            early = _early_lookup(self) if cacheable else None
+            self.app = _planned_app(self.plan, fallback=self.app, early=early)
 
         # The part of the path before its first parameter: a request path without it cannot
         # match, and the router asks every route in turn until one does.
@@ -180,7 +184,87 @@ async def _through_cache(request: Request, produce: Callable[[], Awaitable[Respo
     cache: ResponseCache | None = getattr(request.app.state, "response_cache", None)
     if cache is None:
         return await produce()
+    missed: str | None = request.scope["state"].get(MISSED_AT)
+    if missed is not None:
+        # The early lookup missed at this snapshot, and the viewer was found at it too.
+        return await cache.fill(request, missed, produce)
     return await cache.respond(request, lambda: _snapshot_for(request), produce)
+
+
+class _Caller(Enum):
+    """Whom a cacheable route's response is for, as its security dependency decides."""
+
+    ANYONE = "anyone"  # no security requirement: a token, if sent, is ignored
+    OPTIONAL = "optional"  # the token's owner, or anonymous without one
+    REQUIRED = "required"  # the token's owner; 401 without one
+
+
+EarlyLookup = Callable[[Request], Awaitable[Response | None]]
+
+
+def _early_lookup(route: APIRoute) -> EarlyLookup | None:
+    """For a cacheable route, a lookup of the response cache made before the route solves its
+    dependencies (``_answer_early``); None for a route whose caller it cannot tell."""
+    calls = {sub.call: sub for sub in route.dependant.dependencies}
+    required = calls.get(require_viewer)
+    if required is not None and required.own_oauth_scopes:
+        return None  # roles are checked by the dependency; no cacheable route has any
+    caller = (
+        _Caller.REQUIRED
+        if required is not None
+        else _Caller.OPTIONAL
+        if optional_viewer in calls
+        else _Caller.ANYONE
+    )
+    return lambda request: _answer_early(request, caller)
+
+
+async def _answer_early(request: Request, caller: _Caller) -> Response | None:
+    """The cached response to a read, found before the route validates its parameters and
+    solves its dependencies; None to let the route answer.
+
+    A response is stored only for a request that was valid and succeeded, under its path, its
+    query and its caller, so an equal request needs neither step to find it; what it needs is
+    the caller and the snapshot, found exactly as the route's security dependency finds them
+    (the same token check, the same shared snapshot, the same decision from the account). The
+    lookup stands aside whenever that would take a statement: an account not yet read at this
+    snapshot is left to the dependency, which reads it, at the snapshot kept here.
+    """
+    app_state = request.app.state
+    cache: ResponseCache | None = getattr(app_state, "response_cache", None)
+    if cache is None or cache.resting():
+        return None
+    state: dict[str, Any] = request.scope["state"]
+    viewer: Viewer | None = None
+    snapshots: SharedSnapshot = app_state.snapshots
+    if caller is _Caller.ANYONE:
+        snapshot = await snapshots.current()
+    else:
+        token = token_from_header(request.headers.get("authorization"))
+        snapshot = await snapshots.current()
+        state[EARLY_SNAPSHOT] = snapshot
+        if token is not None:
+            tokens: TokenCodec = app_state.tokens
+            claims = tokens.verify(token)
+            accesses: KnownAccesses = app_state.accesses
+            access = accesses.get(claims.user_id, snapshot)
+            if access is None:
+                return None
+            viewer = viewer_from_access(access, token_version=claims.version, writing=False)
+        if viewer is None and caller is _Caller.REQUIRED:
+            return None  # the dependency answers 401
+    state["viewer"] = viewer
+    response = cache.lookup(request, snapshot)
+    if response is None:
+        state[MISSED_AT] = snapshot
+    return response
+
+
+EARLY_SNAPSHOT = "conduit.early_snapshot"
+"""Key of the request's ASGI ``state`` holding the shared snapshot its early lookup read."""
+
+MISSED_AT = "conduit.cache_missed_at"
+"""Key of the request's ASGI ``state`` holding the snapshot its early lookup missed at."""
 
 
 async def _snapshot_for(request: Request) -> str:
@@ -204,11 +288,16 @@ async def _snapshot_for(request: Request) -> str:
     return await snapshots.current()
 
 
-async def _early_snapshot(app_state: Any) -> str | None:
+async def _early_snapshot(request: Request) -> str | None:
     """For a read, the snapshot its caller's account is checked at, where the response cache
     works: the shared one, so that an account already read at it needs no statement (and the
-    response cache uses the same). None while the cache rests: writes keep moving the snapshot,
-    and the account's own statement reads one anyway."""
+    response cache uses the same), and the one the early lookup read if it did. None while the
+    cache rests: writes keep moving the snapshot, and the account's own statement reads one
+    anyway."""
+    early: str | None = request.scope["state"].get(EARLY_SNAPSHOT)
+    if early is not None:
+        return early
+    app_state = request.app.state
     cache: ResponseCache | None = getattr(app_state, "response_cache", None)
     if cache is None or cache.resting():
         return None
@@ -234,19 +323,24 @@ def shared_snapshot(app_state: Any) -> SharedSnapshot:
     return SharedSnapshot(read)
 
 
-def _planned_app(plan: RoutePlan, *, fallback: ASGIApp) -> ASGIApp:
+def _planned_app(
+    plan: RoutePlan, *, fallback: ASGIApp, early: EarlyLookup | None = None
+) -> ASGIApp:
     """The route's ASGI app: the plan's handler, with the app's exception handlers around it as
     for any route (FastAPI's exit stacks only serve ``yield`` dependencies, which a plan has
-    none of)."""
+    none of). A cacheable route first looks for its response in the cache (``early``)."""
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         if not plan.applies():
             await fallback(scope, receive, send)
             return
+        scope.setdefault("state", {})
         request = Request(scope, receive, send)
 
         async def respond(scope: Scope, receive: Receive, send: Send) -> None:
-            response = await _finishing_session(plan.handle, request)
+            response = await early(request) if early is not None else None
+            if response is None:
+                response = await _finishing_session(plan.handle, request)
             await response(scope, receive, send)
 
         await wrap_app_handling_exceptions(respond, request)(scope, receive, send)
@@ -350,7 +444,7 @@ async def optional_viewer(
         tokens: TokenCodec = state.tokens
         claims = tokens.verify(token)
         writing = request.method not in READ_METHODS
-        snapshot = None if writing else await _early_snapshot(state)
+        snapshot = None if writing else await _early_snapshot(request)
         session = await get_session(request)
         viewer = await UserService(session, state.hasher, state.accesses).viewer_for(
             claims.user_id, token_version=claims.version, writing=writing, snapshot=snapshot

@@ -196,15 +196,28 @@ class ResponseCache:
         if not self.active():
             return await produce()
         seen = await snapshot()
-        viewer = getattr(request.state, "viewer", None)
-        scope = request.scope
-        key: Key = (scope["path"], scope["query_string"], getattr(viewer, "id", None))
-        cached = self.get(key, seen)
+        cached = self.lookup(request, seen)
         if cached is not None:
             return cached
+        return await self.fill(request, seen, produce)
+
+    def lookup(self, request: Request, snapshot: str) -> Response | None:
+        """The response stored for ``request`` (its caller already known) at ``snapshot``."""
+        return self.get(_key(request), snapshot)
+
+    async def fill(self, request: Request, snapshot: str, produce: Produce) -> Response:
+        """The response ``produce`` makes for ``request`` after a miss at ``snapshot``,
+        remembered."""
         response = await produce()
-        self.put(key, seen, response)
+        self.put(_key(request), snapshot, response)
         return response
+
+
+def _key(request: Request) -> Key:
+    """Path, query and caller: what, with the snapshot, a cacheable response depends on."""
+    viewer = getattr(request.state, "viewer", None)
+    scope = request.scope
+    return (scope["path"], scope["query_string"], getattr(viewer, "id", None))
 
 
 async def read_snapshot(session: AsyncSession) -> str:

@@ -10,7 +10,7 @@ from conduit.db.types import utc_now
 from conduit.domain.errors import AlreadyExists, Forbidden, InvalidCredentials, Unauthenticated
 from conduit.domain.permissions import Role
 from conduit.domain.types import UNSET, UserChanges, UserView, Viewer
-from conduit.repositories.users import KnownAccesses, UserRepository, UserValues
+from conduit.repositories.users import Access, KnownAccesses, UserRepository, UserValues
 
 
 def normalize_email(email: str) -> str:
@@ -39,6 +39,21 @@ def banned() -> Forbidden:
 
 def revoked() -> Unauthenticated:
     return Unauthenticated("is missing or invalid", field="token")
+
+
+def viewer_from_access(
+    access: Access | None, *, token_version: int, writing: bool
+) -> Viewer | None:
+    """The caller a verified token stands for, given its account's access (see ``viewer_for``)."""
+    if access is None:
+        raise revoked()
+    if access.banned:
+        if writing:
+            raise banned()
+        return None
+    if token_version != access.token_version:
+        raise revoked()
+    return Viewer(id=access.id, username=access.username, role=Role(access.role))
 
 
 class UserService:
@@ -95,16 +110,8 @@ class UserService:
         the account's). A banned account's tokens, all issued before the ban, are Forbidden on a
         write and stand for nobody (None: anonymous) on a read.
         """
-        user = await self.users.get_access(user_id, snapshot=snapshot)
-        if user is None:
-            raise revoked()
-        if user.banned:
-            if writing:
-                raise banned()
-            return None
-        if token_version != user.token_version:
-            raise revoked()
-        return Viewer(id=user.id, username=user.username, role=Role(user.role))
+        access = await self.users.get_access(user_id, snapshot=snapshot)
+        return viewer_from_access(access, token_version=token_version, writing=writing)
 
     async def revoke_tokens(self, viewer: Viewer) -> None:
         """Log out everywhere: every token issued so far stops working."""
