@@ -230,34 +230,48 @@ async def _answer_early(request: Request, caller: _Caller) -> Response | None:
     lookup stands aside whenever that would take a statement: an account not yet read at this
     snapshot is left to the dependency, which reads it, at the snapshot kept here.
     """
-    app_state = request.app.state
-    cache: ResponseCache | None = getattr(app_state, "response_cache", None)
+    cache: ResponseCache | None = getattr(request.app.state, "response_cache", None)
     if cache is None or cache.resting():
         return None
+    found = await _caller_at_snapshot(request, caller)
+    if found is None:
+        return None
+    snapshot, viewer = found
     state: dict[str, Any] = request.scope["state"]
-    viewer: Viewer | None = None
-    snapshots: SharedSnapshot = app_state.snapshots
-    if caller is _Caller.ANYONE:
-        snapshot = await snapshots.current()
-    else:
-        token = token_from_header(request.headers.get("authorization"))
-        snapshot = await snapshots.current()
-        state[EARLY_SNAPSHOT] = snapshot
-        if token is not None:
-            tokens: TokenCodec = app_state.tokens
-            claims = tokens.verify(token)
-            accesses: KnownAccesses = app_state.accesses
-            access = accesses.get(claims.user_id, snapshot)
-            if access is None:
-                return None
-            viewer = viewer_from_access(access, token_version=claims.version, writing=False)
-        if viewer is None and caller is _Caller.REQUIRED:
-            return None  # the dependency answers 401
     state["viewer"] = viewer
     response = cache.lookup(request, snapshot)
     if response is None:
         state[MISSED_AT] = snapshot
     return response
+
+
+async def _caller_at_snapshot(
+    request: Request, caller: _Caller
+) -> tuple[str, Viewer | None] | None:
+    """The shared snapshot, and the caller the route's security dependency finds at it; None
+    when finding the caller takes a statement, or when the dependency answers 401 instead.
+
+    A malformed or invalid token raises here what it raises there."""
+    app_state = request.app.state
+    snapshots: SharedSnapshot = app_state.snapshots
+    if caller is _Caller.ANYONE:
+        return await snapshots.current(), None
+    token = token_from_header(request.headers.get("authorization"))
+    tokens: TokenCodec = app_state.tokens
+    claims = None if token is None else tokens.verify(token)
+    snapshot = await snapshots.current()
+    # Where the lookup stands aside, the dependency checks the account at this snapshot.
+    request.scope["state"][EARLY_SNAPSHOT] = snapshot
+    viewer: Viewer | None = None
+    if claims is not None:
+        accesses: KnownAccesses = app_state.accesses
+        access = accesses.get(claims.user_id, snapshot)
+        if access is None:
+            return None
+        viewer = viewer_from_access(access, token_version=claims.version, writing=False)
+    if viewer is None and caller is _Caller.REQUIRED:
+        return None  # the dependency answers 401
+    return snapshot, viewer
 
 
 EARLY_SNAPSHOT = "conduit.early_snapshot"

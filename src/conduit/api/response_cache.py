@@ -16,8 +16,10 @@ serialising the response. Requests share one statement among all who asked while
 one was in flight (``db.snapshots.SharedSnapshot``), so a hit takes no connection of its own;
 a signed-in caller's account is checked at the same snapshot, from memory if it was already
 read at it (``repositories.users.KnownAccesses``), else by a statement that returns its own
-snapshot. A miss waits for that snapshot on top, so when writes keep the snapshot moving and
-almost every lookup misses, the cache stands aside for a while (``ResponseCache.active``).
+snapshot. Routes look their response up before validating parameters and solving dependencies
+(``api.deps``): an entry exists only for a request that was valid and succeeded. A miss waits
+for that snapshot on top, so when writes keep the snapshot moving and almost every lookup
+misses, the cache stands aside for a while (``ResponseCache.active``).
 
 Entries live in the process's memory, bounded in bytes, least recently used first out, and
 for ``max_age`` at most. Only operations whose response depends on nothing but the database and
