@@ -258,3 +258,27 @@ async def test_a_write_whose_statement_went_stale_mid_transaction_is_schema_chan
         (row,) = await BUMP_PROBE.write(session, {"probe_id": 1})
         await session.commit()
     assert row["amount"] == 3
+
+
+@pytest.mark.parametrize("ending", ["commit", "rollback"])
+async def test_after_its_transaction_a_session_never_runs_on_the_connection_it_gave_back(
+    engine: AsyncEngine, ending: str
+) -> None:
+    """The connection a transaction's statements share is the session's only until it ends:
+    the pool may hand it to anyone next, here a session with work of its own in flight."""
+    writes = create_sessionmaker(engine)
+    name = f"someone-elses-{ending}"
+    async with writes() as first, writes() as other:
+        await ADD_TAG.write(first, {"name": f"driver-level-first-{ending}"})
+        given_back = await backend_pid(first)
+        await (first.commit() if ending == "commit" else first.rollback())
+
+        await ADD_TAG.write(other, {"name": name})  # uncommitted, on the freed connection
+        assert await backend_pid(other) == given_back
+
+        assert await backend_pid(first) != given_back
+        seen = await Query(select(TAGS.c.id).where(TAGS.c.name == bindparam("name"))).all(
+            first, {"name": name}
+        )
+        assert seen == []  # the other session's uncommitted row
+        await other.rollback()

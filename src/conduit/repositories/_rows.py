@@ -20,13 +20,15 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Protocol
 from weakref import WeakKeyDictionary
 
 import asyncpg
-from sqlalchemy import Delete, Insert, Select, Table, Update
+from sqlalchemy import Delete, Insert, Select, Table, Update, event
 from sqlalchemy.engine import CursorResult, Dialect, Engine
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.orm import Session, SessionTransaction
 from sqlalchemy.pool import Pool, PoolProxiedConnection
 from sqlalchemy.sql.compiler import SQLCompiler
 
@@ -100,7 +102,43 @@ _BROKEN = (
 )
 
 
-async def _begin(raw: PoolProxiedConnection, connection: AsyncConnection) -> bool:
+_HELD = "conduit.transaction_connection"
+"""Key of ``Session.info`` holding the connection of the session's transaction, once a
+statement asked for it (``_transaction_connection``)."""
+
+
+async def _transaction_connection(
+    session: AsyncSession,
+) -> tuple[AsyncConnection, PoolProxiedConnection]:
+    """The connection the session's transaction runs on, and the pool's record of it.
+
+    Asked of the session once per transaction: ``session.connection()`` and
+    ``get_raw_connection()`` each pass through a greenlet, which cost about a third as much
+    CPU as the statement's own round trip, and their answer cannot change before the
+    transaction ends (``_forget_transaction_connection``) or its connection is discarded.
+    """
+    info = session.sync_session.info
+    held: tuple[AsyncConnection, PoolProxiedConnection] | None = info.get(_HELD)
+    if held is None:
+        connection = await session.connection()
+        held = (connection, await connection.get_raw_connection())
+        info[_HELD] = held
+    return held
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_transaction_connection(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:  # the outermost: a SAVEPOINT keeps the connection
+        session.info.pop(_HELD, None)
+
+
+async def _invalidate(session: AsyncSession, connection: AsyncConnection) -> None:
+    """Close the transaction's connection for good: it broke under a statement."""
+    session.sync_session.info.pop(_HELD, None)
+    await connection.invalidate()
+
+
+async def _begin(raw: PoolProxiedConnection, discard: Callable[[], Awaitable[None]]) -> bool:
     """Open the session's transaction on ``raw`` as SQLAlchemy's asyncpg adapter would on its
     first execution; False if this adapter cannot be asked to (then the statement must go
     through the session, which opens it).
@@ -116,7 +154,7 @@ async def _begin(raw: PoolProxiedConnection, connection: AsyncConnection) -> boo
     try:
         await start()
     except Exception as error:
-        await _discard_broken(driver, connection.invalidate, error)
+        await _discard_broken(driver, discard, error)
         raise
     return True
 
@@ -193,18 +231,18 @@ class Query:
                 pool=session.pool,
                 discard=session.discard_pooled_connection,
             )
-        connection = await session.connection()
-        raw = await connection.get_raw_connection()
+        connection, raw = await _transaction_connection(session)
         driver: asyncpg.Connection = raw.driver_connection
+        discard = partial(_invalidate, session, connection)
         opens = writes and not driver.is_in_transaction() and not _autocommit(connection)
-        if opens and not await _begin(raw, connection):
+        if opens and not await _begin(raw, discard):
             return await self._through_session(session, params)
         return await self._fetch(
             driver,
             params,
             dialect=dialect,
             pool=connection.sync_engine.pool,
-            discard=connection.invalidate,
+            discard=discard,
         )
 
     async def _fetch(
