@@ -22,7 +22,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from conduit.api.response_cache import CACHEABLE, ResponseCache, read_snapshot
 from conduit.api.route_plans import RoutePlan
-from conduit.core.security import TokenCodec, token_from_header
+from conduit.core.security import TokenClaims, TokenCodec, token_from_header
 from conduit.db.engine import ReadSession, before_connecting
 from conduit.db.snapshots import SharedSnapshot, observed_snapshot
 from conduit.domain.errors import Forbidden, Unauthenticated
@@ -256,9 +256,7 @@ async def _caller_at_snapshot(
     snapshots: SharedSnapshot = app_state.snapshots
     if caller is _Caller.ANYONE:
         return await snapshots.current(), None
-    token = token_from_header(request.headers.get("authorization"))
-    tokens: TokenCodec = app_state.tokens
-    claims = None if token is None else tokens.verify(token)
+    claims = _claims(request.headers.get("authorization"), app_state.tokens)
     snapshot = await snapshots.current()
     # Where the lookup stands aside, the dependency checks the account at this snapshot.
     request.scope["state"][EARLY_SNAPSHOT] = snapshot
@@ -308,7 +306,8 @@ async def _early_snapshot(request: Request) -> str | None:
     response cache uses the same), and the one the early lookup read if it did. None while the
     cache rests: writes keep moving the snapshot, and the account's own statement reads one
     anyway."""
-    early: str | None = request.scope["state"].get(EARLY_SNAPSHOT)
+    # Also solved by FastAPI's own handler (overrides, tracing), which runs no early lookup.
+    early: str | None = request.scope.get("state", {}).get(EARLY_SNAPSHOT)
     if early is not None:
         return early
     app_state = request.app.state
@@ -448,15 +447,13 @@ async def optional_viewer(
     the result is kept on the request for the bindings (see ``route_viewer``). A revoked token
     is 401; a banned account's token is 403 on a write and None (anonymous) on a read.
     """
-    token = token_from_header(authorization)
+    # Straight from app.state and get_session rather than through sub-dependencies: every
+    # request of every operation with a security requirement solves this, and each
+    # sub-dependency FastAPI solves costs more than the lookup itself.
+    state = request.app.state
+    claims = _claims(authorization, state.tokens)
     viewer = None
-    if token is not None:
-        # Straight from app.state and get_session rather than through sub-dependencies: every
-        # request of every operation with a security requirement solves this, and each
-        # sub-dependency FastAPI solves costs more than the lookup itself.
-        state = request.app.state
-        tokens: TokenCodec = state.tokens
-        claims = tokens.verify(token)
+    if claims is not None:
         writing = request.method not in READ_METHODS
         snapshot = None if writing else await _early_snapshot(request)
         session = await get_session(request)
@@ -465,6 +462,12 @@ async def optional_viewer(
         )
     request.state.viewer = viewer
     return viewer
+
+
+def _claims(authorization: str | None, tokens: TokenCodec) -> TokenClaims | None:
+    """The verified claims of the request's token; None without one, 401 for a bad one."""
+    token = token_from_header(authorization)
+    return None if token is None else tokens.verify(token)
 
 
 OptionalViewerDep = Annotated[Viewer | None, Depends(optional_viewer)]
