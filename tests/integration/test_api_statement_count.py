@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
 
@@ -20,6 +20,7 @@ from tests.integration.api import auth
 
 CountStatements = Callable[[], AbstractContextManager[list[str]]]
 LIMITS = (1, 20, 100)
+_SAVEPOINTS = ("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT")
 ARTICLES = 105
 
 
@@ -119,3 +120,56 @@ class TestListStatementCount:
         headers = auth(tokens.issue(reader.id))
         counts = await statements_per_limit(client, count_statements, "/api/articles/feed", headers)
         assert len(set(counts.values())) == 1, counts
+
+
+Write = Callable[..., Awaitable[list[str]]]
+
+
+@pytest.fixture
+async def write(
+    client: httpx.AsyncClient,
+    count_statements: CountStatements,
+    factory: Factory,
+    tokens: TokenCodec,
+) -> Write:
+    """Send a write as a new user; the statements it ran, besides its transaction's own."""
+    headers = auth(tokens.issue((await factory.viewer()).id))
+
+    async def send(method: str, path: str, body: object = None) -> list[str]:
+        with count_statements() as statements:
+            response = await client.request(method, path, json=body, headers=headers)
+        assert response.status_code in (200, 201), response.text
+        # Here a request's transaction is a SAVEPOINT of the test's own: those stand for the
+        # server's BEGIN and COMMIT, which are not counted either.
+        return [sql for sql in statements if not sql.lstrip().upper().startswith(_SAVEPOINTS)]
+
+    return send
+
+
+class TestWriteStatementCount:
+    """A write's round trips are what its CPU goes to: each statement counted here is one,
+    besides the transaction's BEGIN and COMMIT. The caller's account is the first of each."""
+
+    async def test_a_comment_is_written_and_read_back_in_one_statement(
+        self, write: Write, factory: Factory
+    ) -> None:
+        article = await factory.article()
+        body = {"comment": {"body": "Thank you"}}
+        sent = await write("POST", f"/api/articles/{article.slug}/comments", body)
+        assert len(sent) == 2, sent
+
+    async def test_a_favorite_is_the_insert_its_counter_and_the_article(
+        self, write: Write, factory: Factory
+    ) -> None:
+        path = f"/api/articles/{(await factory.article()).slug}/favorite"
+        assert len(sent := await write("POST", path)) == 4, sent
+        assert len(sent := await write("DELETE", path)) == 4, sent
+
+    async def test_a_new_article_with_known_tags_is_not_read_back(
+        self, write: Write, factory: Factory
+    ) -> None:
+        await factory.article(tags=["known", "tags"])
+        article = {"title": "New", "description": "d", "body": "b", "tagList": ["known", "tags"]}
+        sent = await write("POST", "/api/articles", {"article": article})
+        # The account, the article, the tags' ids, the article's tag links.
+        assert len(sent) == 4, sent

@@ -96,10 +96,13 @@ class TestFavoritesCounter:
         fans = [await factory.viewer() for _ in range(3)]
         stored = await repo.get_by_slug(article.slug)
         assert stored is not None
-        assert [await repo.add_favorite(f.id, stored.id) for f in fans] == [True, True, True]
-        assert await repo.add_favorite(fans[0].id, stored.id) is False
-        assert await repo.remove_favorite(fans[1].id, stored.id) is True
-        assert await repo.remove_favorite(fans[1].id, stored.id) is False
+        slug = article.slug
+        assert [await repo.add_favorite(f.id, slug) for f in fans] == [True, True, True]
+        assert await repo.add_favorite(fans[0].id, slug) is False
+        assert await repo.remove_favorite(fans[1].id, slug) is True
+        assert await repo.remove_favorite(fans[1].id, slug) is False
+        assert await repo.add_favorite(fans[1].id, "no-such-article") is False
+        assert await repo.remove_favorite(fans[0].id, "no-such-article") is False
         rows = await session.scalar(
             select(func.count()).select_from(Favorite).where(Favorite.article_id == stored.id)
         )

@@ -90,6 +90,23 @@ class TestUpdate:
         assert renamed_again.slug == "old-title"
         assert (await articles.get("new-title", None)).slug == "old-title"
 
+    async def test_a_former_slug_takes_favorites_for_the_renamed_article(
+        self, articles: ArticleService, factory: Factory
+    ) -> None:
+        me = await factory.viewer("me")
+        fan = await factory.viewer("fan")
+        original = await factory.article(me, title="Old title")
+        await articles.update(original.slug, me, ArticleChanges(title="New title"))
+
+        favorited = await articles.favorite("old-title", fan)
+        assert (favorited.slug, favorited.favorited, favorited.favorites_count) == (
+            "new-title",
+            True,
+            1,
+        )
+        unfavorited = await articles.unfavorite("old-title", fan)
+        assert (unfavorited.favorited, unfavorited.favorites_count) == (False, 0)
+
     async def test_a_former_slug_of_another_article_is_not_reused(
         self, articles: ArticleService, factory: Factory
     ) -> None:

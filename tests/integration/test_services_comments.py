@@ -4,7 +4,9 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conduit.domain.errors import Forbidden, NotFound
+from conduit.domain.types import ArticleChanges
 from conduit.services import comments as comment_service
+from conduit.services.articles import ArticleService
 from conduit.services.comments import CommentService
 from tests.factories import Factory
 
@@ -67,6 +69,17 @@ class TestComments:
             await comments.list_comments("nope", None)
         with pytest.raises(NotFound):
             await comments.add("nope", me, body="hi")
+
+    async def test_a_former_slug_leads_to_the_renamed_article(
+        self, comments: CommentService, session: AsyncSession, factory: Factory
+    ) -> None:
+        me = await factory.viewer("me")
+        original = await factory.article(me, title="Old title")
+        await ArticleService(session).update(original.slug, me, ArticleChanges(title="New title"))
+
+        await comments.add("old-title", me, body="still here")
+
+        assert [c.body for c in await comments.list_comments("new-title", None)] == ["still here"]
 
 
 class TestDeleteComment:

@@ -28,7 +28,6 @@ from sqlalchemy import (
     func,
     insert,
     literal,
-    or_,
     select,
     true,
     update,
@@ -54,7 +53,7 @@ from conduit.domain.sorting import DEFAULT_SORT, SortField, SortOrder
 from conduit.domain.types import ArticleFilter, ArticlePage, ArticleView, ProfileView
 from conduit.domain.versions import version_tag
 from conduit.repositories._rows import Query, Row, core_table
-from conduit.repositories._sql import UniqueRule, following_flag
+from conduit.repositories._sql import UniqueRule, author_profile, following_flag, has_slug
 
 SLUG_RULE = UniqueRule(constraint="uq_articles_slug", columns="articles.slug", field="slug")
 
@@ -78,7 +77,7 @@ class ArticleRepository:
 
     async def get_by_slug(self, slug: str) -> Article | None:
         """The ORM article under its current or a former slug (relationships not loaded)."""
-        return await self.session.scalar(select(Article).where(_has_slug(slug)))
+        return await self.session.scalar(select(Article).where(has_slug(slug)))
 
     async def get_id_by_slug(self, slug: str) -> int | None:
         """The id of the article under its current or a former slug; no entity loaded."""
@@ -87,11 +86,13 @@ class ArticleRepository:
 
     async def add(
         self, *, slug: str, title: str, description: str, body: str, author_id: int
-    ) -> int:
-        """Insert an article and return its id; raises SlugTaken on a slug collision.
+    ) -> tuple[int, ArticleView]:
+        """Insert an article; its id, and the article as its author sees it, with no tags yet.
+        Raises SlugTaken on a slug collision.
 
         One statement: the slug must be free now (ON CONFLICT DO NOTHING, so no SAVEPOINT is
-        needed to survive a violation) and never have been another article's (NOT EXISTS).
+        needed to survive a violation) and never have been another article's (NOT EXISTS), and
+        the row comes back with its author's profile, so the new article is not read again.
         """
         now = utc_now()
         values = {
@@ -106,7 +107,24 @@ class ArticleRepository:
         rows = await _insert_query(self._dialect()).write(self.session, values)
         if not rows:
             raise SlugTaken
-        return int(rows[0]["id"])
+        row = rows[0]
+        view = ArticleView(
+            slug=slug,
+            title=title,
+            description=description,
+            body=body,
+            tag_list=[],
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
+            # Nobody has favorited it yet, and nobody follows themselves (a check constraint).
+            favorited=False,
+            favorites_count=row["favorites_count"],
+            author=ProfileView(
+                username=row["username"], bio=row["bio"], image=row["image"], following=False
+            ),
+            version_tag=version_tag(row["id"], row["version"]),
+        )
+        return int(row["id"]), view
 
     async def rename(self, article: Article, slug: str) -> None:
         """Change the slug, keeping the old one as a former slug that still leads here.
@@ -168,21 +186,26 @@ class ArticleRepository:
 
     # -- favorites ----------------------------------------------------------------
 
-    async def add_favorite(self, user_id: int, article_id: int) -> bool:
-        """Favorite; bumps the counter only if a row was really inserted."""
-        params = {"user_id": user_id, "article_id": article_id, "created_at": utc_now()}
-        inserted = bool(await _favorite_query(self._dialect()).write(self.session, params))
-        if inserted:
-            await self._bump_favorites(article_id, +1)
-        return inserted
+    async def add_favorite(self, user_id: int, slug: str) -> bool:
+        """Favorite the article under `slug` (current or former); bumps its counter only if a
+        row was really inserted. False when it was a favorite already, or there is no such
+        article (the caller's read of the article tells which).
 
-    async def remove_favorite(self, user_id: int, article_id: int) -> bool:
-        """Unfavorite; decrements the counter only if a row was really deleted."""
-        params = {"user_id": user_id, "article_id": article_id}
-        deleted = bool(await _UNFAVORITE.write(self.session, params))
-        if deleted:
-            await self._bump_favorites(article_id, -1)
-        return deleted
+        The article is found by the INSERT itself: no round trip to look its id up first.
+        """
+        params = {"user_id": user_id, "slug": slug, "created_at": utc_now()}
+        rows = await _favorite_query(self._dialect()).write(self.session, params)
+        if rows:
+            await self._bump_favorites(rows[0]["article_id"], +1)
+        return bool(rows)
+
+    async def remove_favorite(self, user_id: int, slug: str) -> bool:
+        """Unfavorite the article under `slug`; decrements its counter only if a row was really
+        deleted. False when it was no favorite, or there is no such article."""
+        rows = await _UNFAVORITE.write(self.session, {"user_id": user_id, "slug": slug})
+        if rows:
+            await self._bump_favorites(rows[0]["article_id"], -1)
+        return bool(rows)
 
     async def _bump_favorites(self, article_id: int, delta: int) -> None:
         # Atomic in SQL (no read-modify-write in Python), so concurrent favorites never
@@ -243,7 +266,7 @@ class _PageShape(NamedTuple):
 @lru_cache(maxsize=64)
 def _article_query(dialect: str, *, viewer: bool) -> Query:
     statement = _view_query(dialect, viewer=viewer, with_body=True)
-    return Query(statement.where(_has_slug(bindparam("slug"))))
+    return Query(statement.where(has_slug(bindparam("slug"))))
 
 
 @lru_cache(maxsize=512)
@@ -295,12 +318,6 @@ def _view_query(dialect: str, *, viewer: bool, with_body: bool) -> Select[*tuple
     return select(*columns).join(User, User.id == Article.author_id)
 
 
-def _has_slug(slug: str | BindParameter[str]) -> ColumnElement[bool]:
-    """The article's slug is `slug` now, or was before a rename (a subquery, not a round trip)."""
-    former = select(FormerSlug.article_id).where(FormerSlug.slug == slug).scalar_subquery()
-    return or_(Article.slug == slug, Article.id == former)
-
-
 @lru_cache(maxsize=4)
 def _insert_query(dialect: str) -> Query:
     """INSERT ... SELECT: the slug must be free now (ON CONFLICT DO NOTHING, so no SAVEPOINT is
@@ -318,28 +335,41 @@ def _insert_query(dialect: str) -> Query:
         insert_into(core_table(Article))
         .from_select([*names, "favorites_count", "version"], row)
         .on_conflict_do_nothing(index_elements=["slug"])
-        .returning(table.id)
+        .returning(
+            table.id,
+            table.created_at,
+            table.updated_at,
+            table.favorites_count,
+            table.version,
+            *author_profile(core_table(Article)),
+        )
     )
 
 
 @lru_cache(maxsize=4)
 def _favorite_query(dialect: str) -> Query:
+    """INSERT ... SELECT: the favorite of the article the slug names, if there is one."""
+    table = core_table(Favorite)
+    row = select(
+        bindparam("user_id", type_=table.c.user_id.type),
+        Article.id,
+        bindparam("created_at", type_=table.c.created_at.type),
+    ).where(has_slug(bindparam("slug")))
     insert_into = postgresql.insert if dialect == "postgresql" else sqlite.insert
     return Query(
-        insert_into(core_table(Favorite))
-        .values(
-            user_id=bindparam("user_id"),
-            article_id=bindparam("article_id"),
-            created_at=bindparam("created_at"),
-        )
+        insert_into(table)
+        .from_select(["user_id", "article_id", "created_at"], row)
         .on_conflict_do_nothing()
-        .returning(core_table(Favorite).c.article_id)
+        .returning(table.c.article_id)
     )
 
 
 _UNFAVORITE = Query(
     delete(Favorite)
-    .where(Favorite.user_id == bindparam("user_id"), Favorite.article_id == bindparam("article_id"))
+    .where(
+        Favorite.user_id == bindparam("user_id"),
+        Favorite.article_id.in_(select(Article.id).where(has_slug(bindparam("slug")))),
+    )
     .returning(Favorite.article_id)
 )
 _BUMP_FAVORITES = Query(
@@ -349,7 +379,7 @@ _BUMP_FAVORITES = Query(
 )
 
 # Every comment list, new comment and favorite starts here.
-_ID_BY_SLUG = Query(select(Article.id).where(_has_slug(bindparam("slug"))))
+_ID_BY_SLUG = Query(select(Article.id).where(has_slug(bindparam("slug"))))
 
 
 def _favorited_flag(viewer_id: BindParameter[int] | None) -> ColumnElement[bool]:

@@ -5,14 +5,14 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import BindParameter, Select, bindparam, delete, insert, select
+from sqlalchemy import BindParameter, Insert, Select, bindparam, delete, false, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from conduit.db.models import Comment, User
+from conduit.db.models import Article, Comment, User
 from conduit.db.types import utc_now
 from conduit.domain.types import CommentView, ProfileView
 from conduit.repositories._rows import Query, Row, core_table
-from conduit.repositories._sql import following_flag
+from conduit.repositories._sql import author_profile, following_flag, has_slug
 
 
 class CommentRepository:
@@ -23,29 +23,29 @@ class CommentRepository:
         """The ORM comment, for ownership checks."""
         return await self.session.get(Comment, comment_id)
 
-    async def add(self, *, article_id: int, author_id: int, body: str) -> int:
-        """Insert a comment and return its id."""
+    async def add(self, *, slug: str, author_id: int, body: str) -> CommentView | None:
+        """Comment on the article under `slug` (current or former) and return the comment as
+        its author sees it; None when no article has that slug.
+
+        One statement finds the article, inserts the comment and returns it with its author's
+        profile: a comment costs one round trip where looking the article up first and reading
+        the comment back after cost three.
+        """
         now = utc_now()
         params = {
-            "article_id": article_id,
+            "slug": slug,
             "author_id": author_id,
             "body": body,
             "created_at": now,
             "updated_at": now,
         }
         rows = await _INSERT.write(self.session, params)
-        return int(rows[0]["id"])
+        return _to_view(rows[0]) if rows else None
 
     async def delete(self, comment_id: int) -> bool:
         """Delete one comment; False when it was already gone (say, a concurrent delete)."""
         stmt = delete(Comment).where(Comment.id == comment_id).returning(Comment.id)
         return (await self.session.execute(stmt)).first() is not None
-
-    async def get_view(self, comment_id: int, viewer_id: int | None) -> CommentView | None:
-        """One comment with its author's profile as seen by the viewer."""
-        query = _one_query(viewer=viewer_id is not None)
-        row = await query.first(self.session, {"comment_id": comment_id, "viewer_id": viewer_id})
-        return None if row is None else _to_view(row)
 
     async def list_views(
         self, article_id: int, viewer_id: int | None, *, limit: int
@@ -56,25 +56,30 @@ class CommentRepository:
         return [_to_view(row) for row in await query.all(self.session, params)]
 
 
-_INSERT = Query(
-    insert(core_table(Comment))
-    .values(
-        article_id=bindparam("article_id"),
-        author_id=bindparam("author_id"),
-        body=bindparam("body"),
-        created_at=bindparam("created_at"),
-        updated_at=bindparam("updated_at"),
+def _insert_statement() -> Insert:
+    table = core_table(Comment)
+    names = ("author_id", "body", "created_at", "updated_at")
+    values = [bindparam(name, type_=table.c[name].type) for name in names]
+    article = select(Article.id, *values).where(has_slug(bindparam("slug")))
+    return (
+        insert(table)
+        .from_select(["article_id", *names], article)
+        .returning(
+            table.c.id,
+            table.c.body,
+            table.c.created_at,
+            table.c.updated_at,
+            *author_profile(table),
+            # The viewer is the author, and nobody follows themselves (a check constraint).
+            false().label("following"),
+        )
     )
-    .returning(core_table(Comment).c.id)
-)
+
+
+_INSERT = Query(_insert_statement())
 
 
 # Built once per shape, compiled once (see `_rows`): comments are read on every article page.
-@lru_cache(maxsize=4)
-def _one_query(*, viewer: bool) -> Query:
-    return Query(_view_query(viewer).where(Comment.id == bindparam("comment_id")))
-
-
 @lru_cache(maxsize=4)
 def _list_query(*, viewer: bool) -> Query:
     return Query(

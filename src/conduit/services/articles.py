@@ -10,6 +10,7 @@ A new title gives a new slug, and the former slugs keep leading to the article
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TypeVar
 
@@ -102,7 +103,7 @@ class ArticleService:
     async def create(self, viewer: Viewer, article: NewArticle) -> ArticleView:
         """Publish an article authored by the viewer."""
 
-        async def insert(slug: str) -> int:
+        async def insert(slug: str) -> tuple[int, ArticleView]:
             return await self.articles.add(
                 slug=slug,
                 title=article.title,
@@ -111,9 +112,11 @@ class ArticleService:
                 author_id=viewer.id,
             )
 
-        slug, article_id = await _with_unique_slug(slugify(article.title), insert)
-        await self._set_tags(article_id, article.tag_list, new=True)
-        return await self.get(slug, viewer)
+        _, (article_id, view) = await _with_unique_slug(slugify(article.title), insert)
+        tags = clean_tags(article.tag_list)
+        await self._set_tags(article_id, tags, new=True)
+        # Everything a new article shows is known once its row and its tags are written.
+        return replace(view, tag_list=tags)
 
     async def update(
         self,
@@ -155,19 +158,13 @@ class ArticleService:
 
     async def favorite(self, slug: str, viewer: Viewer) -> ArticleView:
         """Favorite an article; idempotent."""
-        article_id = await self.articles.get_id_by_slug(slug)
-        if article_id is None:
-            raise NotFound(field="article")
-        await self.articles.add_favorite(viewer.id, article_id)
-        return await self.get(slug, viewer)
+        await self.articles.add_favorite(viewer.id, slug)
+        return await self.get(slug, viewer)  # NotFound for an unknown slug
 
     async def unfavorite(self, slug: str, viewer: Viewer) -> ArticleView:
         """Remove a favorite; idempotent."""
-        article_id = await self.articles.get_id_by_slug(slug)
-        if article_id is None:
-            raise NotFound(field="article")
-        await self.articles.remove_favorite(viewer.id, article_id)
-        return await self.get(slug, viewer)
+        await self.articles.remove_favorite(viewer.id, slug)
+        return await self.get(slug, viewer)  # NotFound for an unknown slug
 
     # -- helpers ---------------------------------------------------------------
 

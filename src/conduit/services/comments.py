@@ -27,11 +27,9 @@ class CommentService:
 
     async def add(self, slug: str, viewer: Viewer, *, body: str) -> CommentView:
         """Comment on an article."""
-        article_id = await self._article_id(slug)
-        comment_id = await self.comments.add(article_id=article_id, author_id=viewer.id, body=body)
-        view = await self.comments.get_view(comment_id, viewer.id)
-        if view is None:  # pragma: no cover - inserted in this transaction
-            raise NotFound(field="comment")
+        view = await self.comments.add(slug=slug, author_id=viewer.id, body=body)
+        if view is None:
+            raise NotFound(field="article")
         return view
 
     async def delete(self, slug: str, comment_id: int, viewer: Viewer) -> None:
