@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
 from collections.abc import MutableMapping
 from contextlib import nullcontext
 from typing import Any
@@ -38,12 +39,18 @@ REDACTED = "[redacted]"
 QUIET_LOGGERS = ("aiosqlite", "asyncpg", "sqlalchemy.engine", "sqlalchemy.pool")
 
 
+# Values of these types hold no nested keys. Checked first: an isinstance check against an
+# abstract base class (MutableMapping) costs several times more, and a request's log line has
+# about ten values, nearly all of them these.
+_SCALARS = (str, int, float, type(None))
+
+
 def redact(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     """Replace secret-looking values, at the top level and in nested mappings."""
-    for key, value in list(event.items()):
+    for key, value in event.items():  # replacing values leaves the keys as they are
         if key.lower() in REDACTED_KEYS:
             event[key] = REDACTED
-        elif isinstance(value, MutableMapping):
+        elif not isinstance(value, _SCALARS) and isinstance(value, MutableMapping):
             event[key] = redact(None, "", dict(value))
     return event
 
@@ -52,11 +59,34 @@ def _json(event: MutableMapping[str, Any], **_: Any) -> str:
     return orjson.dumps(event, default=str).decode()
 
 
+class UtcTimestamp:
+    """Adds ``timestamp``: ISO 8601 in UTC to the microsecond, e.g. 2026-11-27T07:23:03.248810Z.
+
+    What structlog's ``TimeStamper(fmt="iso", utc=True)`` writes (which drops the fraction at a
+    whole second), for a fraction of its cost: the date and time of day are formatted once per
+    second, not once per line, and every request writes a line.
+    """
+
+    def __init__(self) -> None:
+        self._second: tuple[int, str] = (-1, "")  # one attribute: replaced whole, never torn
+
+    def __call__(
+        self, _: Any, __: str, event: MutableMapping[str, Any]
+    ) -> MutableMapping[str, Any]:
+        now, nanoseconds = divmod(time.time_ns(), 1_000_000_000)  # integers: no rounding
+        second, prefix = self._second
+        if now != second:
+            prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now))
+            self._second = (now, prefix)
+        event["timestamp"] = f"{prefix}.{nanoseconds // 1000:06d}Z"
+        return event
+
+
 _SHARED: list[Any] = [
     structlog.contextvars.merge_contextvars,
     structlog.stdlib.add_log_level,
     structlog.stdlib.add_logger_name,
-    structlog.processors.TimeStamper(fmt="iso", utc=True),
+    UtcTimestamp(),
     redact,
 ]
 
@@ -78,7 +108,7 @@ class HandlerLogger:
         handler = self._handler
         with handler.lock or nullcontext():
             handler.stream.write(line + "\n")
-            handler.flush()
+            handler.stream.flush()  # the lock is held: not handler.flush(), which takes it again
 
     debug = info = warning = warn = error = critical = exception = fatal = log = msg
 
