@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 import logging
 import re
+import sys
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -13,7 +15,6 @@ import orjson
 import pytest
 import structlog
 
-from conduit.core import logging as conduit_logging
 from conduit.core.logging import REDACTED, UtcTimestamp, configure_logging, redact
 
 ISO_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
@@ -26,7 +27,7 @@ def stderr(monkeypatch: pytest.MonkeyPatch) -> Iterator[io.StringIO]:
     saved = structlog.get_config()
     root = logging.getLogger()
     handlers, level = root.handlers[:], root.level
-    monkeypatch.setattr(conduit_logging.sys, "stderr", stream)
+    monkeypatch.setattr(sys, "stderr", stream)  # read when logging is configured
     configure_logging("INFO")
     yield stream
     structlog.configure(**saved)
@@ -69,7 +70,7 @@ class TestUtcTimestamp:
         clock = iter(
             [1_700_000_000_250_000_000, 1_700_000_000_500_000_999, 1_700_000_001_000_001_000]
         )
-        monkeypatch.setattr(conduit_logging.time, "time_ns", lambda: next(clock))
+        monkeypatch.setattr(time, "time_ns", lambda: next(clock))
         stamps = [stamper(None, "", {})["timestamp"] for _ in range(3)]
         assert stamps == [
             "2023-11-14T22:13:20.250000Z",
