@@ -28,6 +28,7 @@ from sqlalchemy import (
     func,
     insert,
     literal,
+    null,
     select,
     true,
     update,
@@ -108,23 +109,7 @@ class ArticleRepository:
         if not rows:
             raise SlugTaken
         row = rows[0]
-        view = ArticleView(
-            slug=slug,
-            title=title,
-            description=description,
-            body=body,
-            tag_list=[],
-            created_at=row["created_at"],
-            updated_at=row["updated_at"],
-            # Nobody has favorited it yet, and nobody follows themselves (a check constraint).
-            favorited=False,
-            favorites_count=row["favorites_count"],
-            author=ProfileView(
-                username=row["username"], bio=row["bio"], image=row["image"], following=False
-            ),
-            version_tag=version_tag(row["id"], row["version"]),
-        )
-        return int(row["id"]), view
+        return int(row["id"]), _to_view(row, with_body=True)
 
     async def rename(self, article: Article, slug: str) -> None:
         """Change the slug, keeping the old one as a former slug that still leads here.
@@ -337,11 +322,21 @@ def _insert_query(dialect: str) -> Query:
         .on_conflict_do_nothing(index_elements=["slug"])
         .returning(
             table.id,
+            table.slug,
+            table.title,
+            table.description,
+            table.body,
             table.created_at,
             table.updated_at,
             table.favorites_count,
             table.version,
             *author_profile(core_table(Article)),
+            # The columns of a view (`_to_view`) a new article answers without a query: no tags
+            # yet (its caller links them), nobody has favorited it, and nobody follows
+            # themselves (a check constraint).
+            null().label("tag_names"),
+            false().label("favorited"),
+            false().label("following"),
         )
     )
 
@@ -378,7 +373,7 @@ _BUMP_FAVORITES = Query(
     .values(favorites_count=Article.favorites_count + bindparam("delta", type_=Integer()))
 )
 
-# Every comment list, new comment and favorite starts here.
+# Listing and deleting comments start here (writes find their article themselves).
 _ID_BY_SLUG = Query(select(Article.id).where(has_slug(bindparam("slug"))))
 
 

@@ -113,8 +113,7 @@ class ArticleService:
             )
 
         _, (article_id, view) = await _with_unique_slug(slugify(article.title), insert)
-        tags = clean_tags(article.tag_list)
-        await self._set_tags(article_id, tags, new=True)
+        tags = await self._set_tags(article_id, article.tag_list, new=True)
         # Everything a new article shows is known once its row and its tags are written.
         return replace(view, tag_list=tags)
 
@@ -219,9 +218,14 @@ class ArticleService:
 
         await _with_unique_slug(slugify(article.title), rename)
 
-    async def _set_tags(self, article_id: int, tags: Sequence[str], *, new: bool = False) -> None:
-        tag_ids = await self.tags.ensure(clean_tags(tags))
+    async def _set_tags(
+        self, article_id: int, tags: Sequence[str], *, new: bool = False
+    ) -> list[str]:
+        """Link the article to `tags`, cleaned (``clean_tags``); the names it now has, in order."""
+        names = clean_tags(tags)
+        tag_ids = await self.tags.ensure(names)
         await self.tags.set_for_article(article_id, tag_ids, new=new)
+        return names
 
 
 async def _with_unique_slug(base: str, write: Callable[[str], Awaitable[T]]) -> tuple[str, T]:
