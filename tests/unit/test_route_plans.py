@@ -8,14 +8,15 @@ status, headers and body from both.
 # No `from __future__ import annotations`: FastAPI must evaluate the signatures of endpoints
 # and dependencies local to `build`.
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Annotated, Any
 
+import httpx
 import pytest
 from fastapi import Body, Depends, FastAPI, Header, Path, Query, Request, Response, Security
 from fastapi.routing import APIRoute
 from fastapi.security import APIKeyHeader, SecurityScopes
-from fastapi.testclient import TestClient
 from pydantic import BaseModel, Field
 
 from conduit.api.deps import SessionRoute
@@ -102,15 +103,26 @@ def build(route_class: type[APIRoute], calls: Calls) -> FastAPI:
     return app
 
 
+@dataclass(frozen=True)
+class Clients:
+    reference: httpx.AsyncClient  # FastAPI's own route class
+    planned: httpx.AsyncClient  # SessionRoute: requests take the plan
+    planned_app: FastAPI
+    calls: Calls  # of the planned app's dependencies
+
+
+def _client(app: FastAPI) -> httpx.AsyncClient:
+    # An unhandled error reaches the client as the app's own 500, as a real server sends it.
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    return httpx.AsyncClient(transport=transport, base_url="http://testserver")
+
+
 @pytest.fixture
-def clients() -> Iterator[tuple[TestClient, TestClient, Calls]]:
+async def clients() -> AsyncIterator[Clients]:
     calls = Calls()
     reference, planned = build(APIRoute, Calls()), build(SessionRoute, calls)
-    with (
-        TestClient(reference, raise_server_exceptions=False) as left,
-        TestClient(planned, raise_server_exceptions=False) as right,
-    ):
-        yield left, right, calls
+    async with _client(reference) as left, _client(planned) as right:
+        yield Clients(left, right, planned, calls)
 
 
 GOOD = {"Authorization": "Token good"}
@@ -163,38 +175,29 @@ REQUESTS: list[tuple[str, str, dict[str, Any]]] = [
 
 
 @pytest.mark.parametrize(("method", "url", "options"), REQUESTS)
-def test_planned_route_answers_as_fastapi_does(
-    clients: tuple[TestClient, TestClient, Calls], method: str, url: str, options: dict[str, Any]
+async def test_planned_route_answers_as_fastapi_does(
+    clients: Clients, method: str, url: str, options: dict[str, Any]
 ) -> None:
-    reference, planned, _ = clients
-    expected = reference.request(method, url, **options)
-    actual = planned.request(method, url, **options)
+    expected = await clients.reference.request(method, url, **options)
+    actual = await clients.planned.request(method, url, **options)
     assert (actual.status_code, actual.content) == (expected.status_code, expected.content)
     assert sorted(actual.headers.items()) == sorted(expected.headers.items())
 
 
-def test_the_routes_of_that_shape_take_the_plan(
-    clients: tuple[TestClient, TestClient, Calls],
-) -> None:
-    _, planned, _ = clients
-    routes = [route for route in planned.app.routes if isinstance(route, SessionRoute)]  # type: ignore[attr-defined]
+def test_the_routes_of_that_shape_take_the_plan(clients: Clients) -> None:
+    routes = [route for route in clients.planned_app.routes if isinstance(route, SessionRoute)]
     assert routes and all(route.plan is not None for route in routes)
 
 
-def test_a_dependency_is_solved_once_per_request(
-    clients: tuple[TestClient, TestClient, Calls],
-) -> None:
-    _, planned, calls = clients
-    assert planned.get("/items/abc", headers={"Authorization": "Token good"}).status_code == 200
+async def test_a_dependency_is_solved_once_per_request(clients: Clients) -> None:
+    response = await clients.planned.get("/items/abc", headers={"Authorization": "Token good"})
+    assert response.status_code == 200
     # Declared twice (the route's security and the endpoint's parameter): called once.
-    assert calls.viewer == 1
+    assert clients.calls.viewer == 1
 
 
-def test_dependency_overrides_are_honoured(
-    clients: tuple[TestClient, TestClient, Calls],
-) -> None:
-    _, planned, _ = clients
-    app: FastAPI = planned.app  # type: ignore[assignment]
+async def test_dependency_overrides_are_honoured(clients: Clients) -> None:
+    app = clients.planned_app
     route = next(r for r in app.routes if getattr(r, "name", "") == "get_item")
     viewer = route.dependant.dependencies[0].call  # type: ignore[attr-defined]
 
@@ -203,8 +206,8 @@ def test_dependency_overrides_are_honoured(
 
     app.dependency_overrides[viewer] = someone_else
     try:
-        body = planned.get("/items/abc").json()
+        body = (await clients.planned.get("/items/abc")).json()
     finally:
         app.dependency_overrides.clear()
     assert body["item"]["name"] == "override"
-    assert planned.get("/items/abc").json()["item"]["name"] == "abc"
+    assert (await clients.planned.get("/items/abc")).json()["item"]["name"] == "abc"
